@@ -1,0 +1,116 @@
+"""A GKE node pool of NVIDIA GPU nodes whose driver GKE installs, tainted so only GPU workloads land."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.gke_cluster import (
+    NODE_SERVICE_ACCOUNT_ROLE,
+    OAUTH_SCOPES,
+    shielded_instance,
+    workload_metadata,
+)
+from components.naming import NODE_ROLE_LABEL, service_account_id
+
+# GKE adds this taint itself only in some cases (not when every pool is a GPU pool, nor to existing
+# nodes); declaring it keeps CPU pods off GPU nodes in every case. Pods that request nvidia.com/gpu
+# get a matching toleration.
+GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}
+GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+ACCELERATOR_NODE_LABEL = "cloud.google.com/gke-accelerator"
+
+
+@dataclass(frozen=True)
+class GpuNodePoolArgs:
+    project: str
+    cluster_id: pulumi.Input[str]
+    cluster_name: str
+    location: str
+    """The cluster's location (region or zone)."""
+    machine_type: str
+    accelerator_type: str
+    accelerator_count: int
+    driver_version: str
+    spot: bool
+    min_nodes: int
+    max_nodes: int
+    zones: list[str] | None
+    disk_size_gb: int
+
+
+class GpuNodePool(pulumi.ComponentResource):
+    """GPU nodes with GKE-managed NVIDIA drivers, their own least-privilege service account, Workload
+    Identity metadata, shielded boot, autoscaling that may reach zero, and upgrades that need no spare GPU."""
+
+    name: pulumi.Output[str]
+    """The node pool's generated name (it is not fixed, so a replacement can be created first)."""
+    service_account_email: pulumi.Output[str]
+
+    def __init__(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kserve-triton:gke:GpuNodePool", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.service_account = gcp.serviceaccount.Account(
+            f"{name}-nodes",
+            account_id=service_account_id(args.cluster_name, "gpu"),
+            display_name=f"GKE {args.cluster_name} GPU nodes",
+            project=args.project,
+            opts=child,
+        )
+        self.service_account_role = gcp.projects.IAMMember(
+            f"{name}-nodes-role",
+            project=args.project,
+            role=NODE_SERVICE_ACCOUNT_ROLE,
+            member=self.service_account.member,
+            opts=child,
+        )
+
+        self.node_pool = gcp.container.NodePool(
+            name,
+            project=args.project,
+            cluster=args.cluster_id,
+            location=args.location,
+            node_locations=args.zones,
+            autoscaling={
+                "total_min_node_count": args.min_nodes,
+                "total_max_node_count": args.max_nodes,
+                # ANY fills whichever zone has capacity: fewer stockouts and spot preemptions.
+                "location_policy": "ANY" if args.spot else "BALANCED",
+            },
+            # The autoscaler owns the node count; Pulumi must neither fight nor replace over it.
+            ignore_node_count_changes=True,
+            management={"auto_repair": True, "auto_upgrade": True},
+            # Surge upgrades would need a spare GPU (and quota for it); replace nodes one at a time.
+            upgrade_settings={"strategy": "SURGE", "max_surge": 0, "max_unavailable": 1},
+            node_config={
+                "machine_type": args.machine_type,
+                "image_type": "COS_CONTAINERD",
+                "disk_size_gb": args.disk_size_gb,
+                "spot": args.spot,
+                "guest_accelerators": [
+                    {
+                        "type": args.accelerator_type,
+                        "count": args.accelerator_count,
+                        "gpu_driver_installation_config": {"gpu_driver_version": args.driver_version},
+                    }
+                ],
+                "taints": [GPU_TAINT],
+                "labels": {NODE_ROLE_LABEL: "gpu"},
+                "service_account": self.service_account.email,
+                "oauth_scopes": OAUTH_SCOPES,
+                "workload_metadata_config": workload_metadata(),
+                "shielded_instance_config": shielded_instance(),
+            },
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[self.service_account_role],
+                ignore_changes=["initialNodeCount"],
+            ),
+        )
+
+        self.name = self.node_pool.name
+        self.service_account_email = self.service_account.email
+        self.register_outputs({"name": self.name, "serviceAccountEmail": self.service_account_email})

@@ -1,0 +1,254 @@
+"""The stack configuration: what is accepted, what is refused, and that a refusal creates nothing."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from components import config
+
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def _set(key: str, **values: Any) -> Mutation:
+    def mutate(cfg: dict[str, Any]) -> None:
+        cfg[f"kserve-triton:{key}"].update(values)
+
+    return mutate
+
+
+def _without(key: str, field: str) -> Mutation:
+    def mutate(cfg: dict[str, Any]) -> None:
+        del cfg[f"kserve-triton:{key}"][field]
+
+    return mutate
+
+
+def _gcp(key: str, value: str) -> Mutation:
+    def mutate(cfg: dict[str, Any]) -> None:
+        cfg[f"gcp:{key}"] = value
+
+    return mutate
+
+
+def _add_key(key: str, value: Any) -> Mutation:
+    def mutate(cfg: dict[str, Any]) -> None:
+        cfg[key] = value
+
+    return mutate
+
+
+# (mutation of the dev stack config, the setting the error must name, a phrase it must contain)
+REFUSALS: dict[str, tuple[Mutation, str, str]] = {
+    "T4 on a g2 machine": (
+        _set("gpuNodePool", acceleratorType="nvidia-tesla-t4"),
+        "gpuNodePool.acceleratorType",
+        "cannot attach to g2-standard-8",
+    ),
+    "L4 on an n1 machine": (
+        _set("gpuNodePool", machineType="n1-standard-8", acceleratorType="nvidia-l4"),
+        "gpuNodePool.acceleratorType",
+        "cannot attach to n1-standard-8",
+    ),
+    "A100 on a g2 machine": (
+        _set("gpuNodePool", acceleratorType="nvidia-tesla-a100"),
+        "gpuNodePool.acceleratorType",
+        "a2-highgpu-1g",
+    ),
+    "two L4 on g2-standard-8": (
+        _set("gpuNodePool", acceleratorCount=2),
+        "gpuNodePool.acceleratorCount",
+        "g2-standard-8 comes with exactly 1 nvidia-l4",
+    ),
+    "three T4 on n1": (
+        _set("gpuNodePool", machineType="n1-standard-8", acceleratorType="nvidia-tesla-t4", acceleratorCount=3),
+        "gpuNodePool.acceleratorCount",
+        "takes 1 or 2 or 4",
+    ),
+    "one V100 on a machine too big for it": (
+        _set("gpuNodePool", machineType="n1-standard-16", acceleratorType="nvidia-tesla-v100", acceleratorCount=1),
+        "gpuNodePool.acceleratorCount",
+        "takes 2 or 4 or 8",
+    ),
+    "zero GPUs": (
+        _set("gpuNodePool", acceleratorCount=0),
+        "gpuNodePool.acceleratorCount",
+        "greater than or equal to 1",
+    ),
+    "a CPU-only machine for GPUs": (
+        _set("gpuNodePool", machineType="e2-standard-8"),
+        "gpuNodePool.machineType",
+        "nvidia-l4 attaches to",
+    ),
+    "an unknown accelerator": (
+        _set("gpuNodePool", acceleratorType="nvidia-l40s"),
+        "gpuNodePool.acceleratorType",
+        "known accelerators",
+    ),
+    "the end-of-life K80": (
+        _set("gpuNodePool", machineType="n1-standard-8", acceleratorType="nvidia-tesla-k80"),
+        "gpuNodePool.acceleratorType",
+        "end-of-life",
+    ),
+    "minNodes above maxNodes": (
+        _set("gpuNodePool", minNodes=3, maxNodes=2),
+        "gpuNodePool.minNodes",
+        "at most maxNodes (2)",
+    ),
+    "maxNodes of zero": (_set("gpuNodePool", maxNodes=0), "gpuNodePool.maxNodes", "greater than or equal to 1"),
+    "an unknown driver version": (
+        _set("gpuNodePool", driverVersion="R535"),
+        "gpuNodePool.driverVersion",
+        "'DEFAULT' or 'LATEST'",
+    ),
+    "a string GPU count": (
+        _set("gpuNodePool", acceleratorCount="one"),
+        "gpuNodePool.acceleratorCount",
+        "valid integer",
+    ),
+    "a tiny boot disk": (_set("gpuNodePool", diskSizeGb=10), "gpuNodePool.diskSizeGb", "greater than or equal to 50"),
+    "a zone of another region": (
+        _set("gpuNodePool", zones=["europe-west4-a"]),
+        "gpuNodePool.zones[0]",
+        "zone of the cluster's region us-central1",
+    ),
+    "a region where a zone belongs": (
+        _set("gpuNodePool", zones=["us-central1"]),
+        "gpuNodePool.zones[0]",
+        "must be a zone",
+    ),
+    "a missing machine type": (_without("gpuNodePool", "machineType"), "gpuNodePool.machineType", "is required"),
+    "a misspelt pool setting": (
+        _set("gpuNodePool", acceleratorCont=1),
+        "gpuNodePool.acceleratorCont",
+        "known: machineType",
+    ),
+    "a location that is not in GCP": (_set("cluster", location="mars-north1"), "cluster.location", "GCP region"),
+    "a zone letter on an unknown region": (_set("cluster", location="us-central9-a"), "cluster.location", "GCP region"),
+    "a location outside gcp:region": (_set("cluster", location="europe-west4"), "cluster.location", "gcp:region"),
+    "an unknown release channel": (_set("cluster", releaseChannel="NIGHTLY"), "cluster.releaseChannel", "'REGULAR'"),
+    "an invalid cluster name": (_set("cluster", name="Prod_Cluster"), "cluster.name", "lowercase letters"),
+    "a misspelt cluster setting": (
+        _set("cluster", deletionProtecton=False),
+        "cluster.deletionProtecton",
+        "known: name",
+    ),
+    "system minNodes above maxNodes": (
+        _set("cluster", systemNodePool={"minNodes": 4, "maxNodes": 2}),
+        "cluster.systemNodePool.minNodes",
+        "at most maxNodes (2)",
+    ),
+    "an invalid project ID": (_gcp("project", "My Project"), "gcp:project", "project ID"),
+    "an unknown gcp:region": (_gcp("region", "us-middle1"), "gcp:region", "GCP region"),
+    "an unknown top-level setting": (
+        _add_key("kserve-triton:gpuPool", {"maxNodes": 1}),
+        "kserve-triton:gpuPool",
+        "unknown setting",
+    ),
+    "a pool that is not an object": (_add_key("kserve-triton:gpuNodePool", "g2-standard-8"), "gpuNodePool", "object"),
+}
+
+
+@pytest.mark.parametrize("case", REFUSALS, ids=list(REFUSALS))
+def test_bad_config_is_refused_by_name_before_anything_is_created(case, pulumi_mocks, dev_config):
+    mutate, setting, phrase = REFUSALS[case]
+    cfg = copy.deepcopy(dev_config)
+    mutate(cfg)
+    pulumi_mocks.configure(cfg)
+
+    with pytest.raises(config.ConfigError) as refused:
+        pulumi_mocks.run_main()
+
+    assert setting in [p.setting for p in refused.value.problems], str(refused.value)
+    assert phrase in str(refused.value)
+    assert pulumi_mocks.monitor.nodes == {}, "a refused config must not register any resource"
+
+
+def test_every_problem_is_reported_at_once(dev_config):
+    raw = {
+        "gcp": {"project": "my-project", "region": "us-central1"},
+        "cluster": {"name": "c", "location": "us-central1-a", "releaseChanel": "RAPID"},
+        "gpuNodePool": {"machineType": "g2-standard-8", "acceleratorType": "nvidia-l4", "maxNodes": 1, "spot": "often"},
+    }
+    with pytest.raises(config.ConfigError) as refused:
+        config.parse(raw)
+    assert {p.setting for p in refused.value.problems} == {"cluster.releaseChanel", "gpuNodePool.spot"}
+
+
+def test_the_message_names_setting_value_and_what_is_allowed():
+    raw = {
+        "gcp": {"project": "my-project", "region": "us-central1"},
+        "cluster": {"name": "c", "location": "us-central1-a"},
+        "gpuNodePool": {
+            "machineType": "g2-standard-24",
+            "acceleratorType": "nvidia-l4",
+            "acceleratorCount": 1,
+            "maxNodes": 1,
+        },
+    }
+    with pytest.raises(config.ConfigError) as refused:
+        config.parse(raw)
+    assert "gpuNodePool.acceleratorCount: 1 is not allowed: g2-standard-24 comes with exactly 2 nvidia-l4" in str(
+        refused.value
+    )
+
+
+@pytest.mark.parametrize(
+    ("machine", "accelerator", "count"),
+    [
+        ("g2-standard-4", "nvidia-l4", 1),
+        ("g2-standard-48", "nvidia-l4", 4),
+        ("n1-standard-4", "nvidia-tesla-t4", 1),
+        ("n1-standard-96", "nvidia-tesla-t4", 4),
+        ("n1-highmem-8", "nvidia-tesla-v100", 1),
+        ("a2-highgpu-2g", "nvidia-tesla-a100", 2),
+        ("a2-ultragpu-1g", "nvidia-a100-80gb", 1),
+        ("a3-highgpu-8g", "nvidia-h100-80gb", 8),
+        ("g4-standard-96", "nvidia-rtx-pro-6000", 2),
+    ],
+)
+def test_valid_pairings_are_accepted(machine, accelerator, count):
+    settings = config.parse(
+        {
+            "gcp": {"project": "my-project", "region": "us-central1"},
+            "cluster": {"name": "c", "location": "us-central1"},
+            "gpuNodePool": {
+                "machineType": machine,
+                "acceleratorType": accelerator,
+                "acceleratorCount": count,
+                "maxNodes": 2,
+            },
+        }
+    )
+    assert settings.gpu_node_pool.gpus_per_node == count
+
+
+def test_gpu_count_defaults_to_what_the_machine_comes_with():
+    settings = config.parse(
+        {
+            "gcp": {"project": "my-project", "region": "us-central1"},
+            "cluster": {"name": "c", "location": "us-central1"},
+            "gpuNodePool": {"machineType": "a2-highgpu-4g", "acceleratorType": "nvidia-tesla-a100", "maxNodes": 1},
+        }
+    )
+    assert settings.gpu_node_pool.gpus_per_node == 4
+
+
+def test_defaults_are_the_safe_ones():
+    settings = config.parse(
+        {
+            "gcp": {"project": "my-project", "region": "us-central1"},
+            "cluster": {"name": "c", "location": "us-central1"},
+            "gpuNodePool": {"machineType": "g2-standard-8", "acceleratorType": "nvidia-l4", "maxNodes": 1},
+        }
+    )
+    assert settings.cluster.release_channel == "REGULAR"
+    assert settings.cluster.deletion_protection is True
+    assert settings.cluster.protect is True
+    assert settings.cluster.is_regional
+    assert settings.gpu_node_pool.driver_version == "DEFAULT"
+    assert settings.gpu_node_pool.spot is False
+    assert settings.gpu_node_pool.min_nodes == 0
