@@ -5,10 +5,11 @@ import pulumi
 from components import config
 from components.gke_cluster import GkeCluster, GkeClusterArgs, SystemPoolArgs
 from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
+from components.kserve_platform import KServePlatform, KServePlatformArgs
 
 # Validate the whole stack config first: a bad setting must stop the program before anything exists.
 settings = config.load()
-gcp, cluster_cfg, gpu_cfg = settings.gcp, settings.cluster, settings.gpu_node_pool
+gcp, cluster_cfg, gpu_cfg, kserve_cfg = settings.gcp, settings.cluster, settings.gpu_node_pool, settings.kserve
 
 cluster = GkeCluster(
     "gke",
@@ -43,7 +44,24 @@ gpu_pool = GpuNodePool(
     ),
 )
 
+# Not on the GPU pool's path: KServe installs while GPU nodes are still being created.
+kserve = KServePlatform(
+    "kserve",
+    KServePlatformArgs(
+        kserve_version=kserve_cfg.version,
+        cert_manager_version=kserve_cfg.cert_manager.version,
+        deployment_mode=kserve_cfg.deployment_mode,
+        ingress_class=kserve_cfg.ingress.class_name,
+        ingress_domain=kserve_cfg.ingress.domain,
+        system_node_selector=cluster.system_node_selector,
+        protect_crds=kserve_cfg.protect_crds,
+    ),
+    opts=pulumi.ResourceOptions(providers=[cluster.provider]),
+)
+
 pulumi.export("clusterName", cluster.name)
 pulumi.export("clusterLocation", cluster.location)
 pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("gpuNodePoolName", gpu_pool.name)
+pulumi.export("kserveNamespace", kserve.namespace)
+pulumi.export("kserveVersion", kserve.version)

@@ -9,7 +9,9 @@ against this schema by the tests.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import pulumi
@@ -210,6 +212,87 @@ def _gpu_pairing_problems(pool: GpuNodePoolSettings) -> list[Problem]:
     return []
 
 
+_DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+# KServe versions whose CRDs the typed resources are validated against (../shared/kserve-crds).
+SUPPORTED_KSERVE = re.compile(r"^v0\.20\.\d+$")
+# KServe needs cert-manager >= v1.17.0 (kserve-deps.env, install/dependencies.md).
+MIN_CERT_MANAGER_MINOR = 17
+
+_DEPLOYMENT_MODES = {
+    "Knative": "needs Knative Serving and Istio, which this stack does not install; use Standard",
+    "Serverless": "is the legacy name of Knative mode, which needs Knative Serving and Istio; use Standard",
+    "RawDeployment": "is the legacy name of Standard; write Standard",
+    "ModelMesh": "needs the ModelMesh controller, which this stack does not install; use Standard",
+}
+
+
+class CertManagerSettings(_Settings):
+    version: str = "v1.21.1"
+    """cert-manager Helm chart version (jetstack); KServe needs v1.17.0 or newer."""
+
+    @field_validator("version")
+    @classmethod
+    def _pinned_supported(cls, version: str) -> str:
+        match = re.match(r"^v1\.(\d+)\.(\d+)$", version)
+        if not match or int(match[1]) < MIN_CERT_MANAGER_MINOR:
+            raise ValueError(f"must be a pinned chart version v1.{MIN_CERT_MANAGER_MINOR}.0 or newer, e.g. v1.21.1")
+        return version
+
+
+class IngressSettings(_Settings):
+    class_name: str | None = None
+    """Ingress class for KServe to create Ingresses with; unset: no Ingress, services are cluster-local."""
+    domain: str = "example.com"
+    """Domain of the Ingress host names (`<isvc>-<namespace>.<domain>`); only used with className."""
+
+    @field_validator("class_name")
+    @classmethod
+    def _class_name(cls, name: str | None) -> str | None:
+        if name is not None and not _DNS_SUBDOMAIN.match(name):
+            raise ValueError("must be an IngressClass name (lowercase DNS subdomain), e.g. nginx or gce")
+        return name
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, domain: str) -> str:
+        if not _DNS_SUBDOMAIN.match(domain) or "." not in domain:
+            raise ValueError("must be a DNS domain such as models.example.com")
+        return domain
+
+
+class KServeSettings(_Settings):
+    version: str = "v0.20.0"
+    """KServe version (kserve-crd and kserve-resources charts); v0.20.x, whose CRDs the tests validate against."""
+    deployment_mode: str = "Standard"
+    """KServe deployment mode; only Standard (plain Deployments, no Knative or Istio) is installed."""
+    ingress: IngressSettings = IngressSettings()
+    """How InferenceServices are reached from outside the cluster."""
+    cert_manager: CertManagerSettings = CertManagerSettings()
+    """cert-manager, which issues the KServe webhook certificates."""
+    protect_crds: bool = True
+    """Pulumi `protect` on the KServe CRDs (they are always retained on delete)."""
+
+    @field_validator("version")
+    @classmethod
+    def _supported_version(cls, version: str) -> str:
+        if not SUPPORTED_KSERVE.match(version):
+            raise ValueError(
+                "must be a v0.20.x release (the CRDs the typed resources are validated against); "
+                "see 'Upgrading KServe' in the README"
+            )
+        return version
+
+    @field_validator("deployment_mode")
+    @classmethod
+    def _servable_mode(cls, mode: str) -> str:
+        if mode != "Standard":
+            reason = _DEPLOYMENT_MODES.get(mode, "allowed: Standard")
+            raise ValueError(reason)
+        return mode
+
+
 class GcpSettings(_Settings):
     """Provider settings, read from the `gcp:` namespace as pulumi-gcp does."""
 
@@ -239,6 +322,7 @@ class StackSettings(_Settings):
     gcp: GcpSettings
     cluster: ClusterSettings
     gpu_node_pool: GpuNodePoolSettings
+    kserve: KServeSettings = KServeSettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> StackSettings:
@@ -266,7 +350,7 @@ class StackSettings(_Settings):
 
 
 # Settings read from the project's namespace (`kserve-triton:<key>`), and from `gcp:`.
-PROJECT_KEYS = ("cluster", "gpuNodePool")
+PROJECT_KEYS = ("cluster", "gpuNodePool", "kserve")
 GCP_KEYS = ("project", "region")
 
 
@@ -393,5 +477,17 @@ def reference_table() -> str:
     return "\n".join(lines)
 
 
+def update_readme(readme: Path) -> None:
+    """Rewrite the configuration table between the README's config-table markers."""
+    start, end = "<!-- config-table:start -->", "<!-- config-table:end -->"
+    text = readme.read_text()
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    readme.write_text(f"{head}{start}\n{reference_table()}\n{end}{tail}")
+
+
 if __name__ == "__main__":
-    print(reference_table())
+    if sys.argv[1:] == ["--update-readme"]:
+        update_readme(Path(__file__).resolve().parent.parent / "README.md")
+    else:
+        print(reference_table())

@@ -111,9 +111,9 @@ class GraphMonitor(MockMonitor):
         return [n for n in self.nodes.values() if n.parent == parent.urn]
 
     def depends_on(self, node: Node, target: Node) -> bool:
-        """Whether `node` depends on `target`, directly or through other resources."""
+        """Whether the engine orders `node` after `target`: through dependencies or providers, transitively."""
         seen: set[str] = set()
-        pending = list(node.dependencies)
+        pending = self._edges(node)
         while pending:
             urn = pending.pop()
             if urn == target.urn:
@@ -121,8 +121,12 @@ class GraphMonitor(MockMonitor):
             if urn in seen or urn not in self.nodes:
                 continue
             seen.add(urn)
-            pending.extend(self.nodes[urn].dependencies)
+            pending.extend(self._edges(self.nodes[urn]))
         return False
+
+    def _edges(self, node: Node) -> list[str]:
+        provider = self.provider_of(node)
+        return [*node.dependencies, *([provider.urn] if provider else [])]
 
     def provider_of(self, node: Node) -> Node | None:
         urn = node.provider.rsplit("::", 1)[0] if node.provider else ""

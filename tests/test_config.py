@@ -141,6 +141,31 @@ REFUSALS: dict[str, tuple[Mutation, str, str]] = {
         "cluster.systemNodePool.minNodes",
         "at most maxNodes (2)",
     ),
+    "Knative mode": (_set("kserve", deploymentMode="Knative"), "kserve.deploymentMode", "Knative Serving and Istio"),
+    "the legacy RawDeployment name": (
+        _set("kserve", deploymentMode="RawDeployment"),
+        "kserve.deploymentMode",
+        "legacy name of Standard",
+    ),
+    "ModelMesh mode": (_set("kserve", deploymentMode="ModelMesh"), "kserve.deploymentMode", "ModelMesh controller"),
+    "an unsupported KServe version": (_set("kserve", version="v0.15.2"), "kserve.version", "v0.20.x"),
+    "an unpinned KServe version": (_set("kserve", version="latest"), "kserve.version", "v0.20.x"),
+    "a cert-manager older than KServe needs": (
+        _set("kserve", certManager={"version": "v1.14.0"}),
+        "kserve.certManager.version",
+        "v1.17.0 or newer",
+    ),
+    "an invalid ingress class": (
+        _set("kserve", ingress={"className": "Nginx_Class"}),
+        "kserve.ingress.className",
+        "IngressClass",
+    ),
+    "an invalid ingress domain": (
+        _set("kserve", ingress={"className": "nginx", "domain": "localhost"}),
+        "kserve.ingress.domain",
+        "DNS domain",
+    ),
+    "a misspelt kserve setting": (_set("kserve", protectCRDs=False), "kserve.protectCRDs", "known: version"),
     "an invalid project ID": (_gcp("project", "My Project"), "gcp:project", "project ID"),
     "an unknown gcp:region": (_gcp("region", "us-middle1"), "gcp:region", "GCP region"),
     "an unknown top-level setting": (

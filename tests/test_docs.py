@@ -13,7 +13,7 @@ def test_readme_configuration_table_is_the_schema():
     start = readme.index("<!-- config-table:start -->") + len("<!-- config-table:start -->")
     end = readme.index("<!-- config-table:end -->")
     assert readme[start:end].strip() == config.reference_table(), (
-        "README configuration table is stale: regenerate it with `venv/bin/python -m components.config`"
+        "README configuration table is stale: regenerate it with `venv/bin/python -m components.config --update-readme`"
     )
 
 

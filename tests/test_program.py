@@ -41,9 +41,21 @@ def test_dev_stack_is_a_cheap_zonal_spot_set_up(pulumi_mocks, dev_config):
     assert gpu_pool.inputs["nodeConfig"]["guestAccelerators"][0]["count"] == 1
 
 
-def test_kubernetes_provider_does_not_wait_for_gpu_nodes(pulumi_mocks, dev_config):
+def test_kserve_installs_on_the_cluster_without_waiting_for_gpu_nodes(pulumi_mocks, dev_config):
     pulumi_mocks.configure(dev_config)
     pulumi_mocks.run_main()
     monitor = pulumi_mocks.monitor
+    gpu_pool = monitor.one("gcp:container/nodePool:NodePool", "gpu")
     provider = monitor.one("pulumi:providers:kubernetes")
-    assert not monitor.depends_on(provider, monitor.one("gcp:container/nodePool:NodePool", "gpu"))
+    assert not monitor.depends_on(provider, gpu_pool)
+    for release in monitor.of_type("kubernetes:helm.sh/v3:Release"):
+        assert monitor.provider_of(release) is provider, f"{release.name} must use the cluster's provider"
+        assert monitor.depends_on(release, monitor.one("gcp:container/nodePool:NodePool", "gke-system"))
+        assert not monitor.depends_on(release, gpu_pool), f"{release.name} must not wait for GPU nodes"
+
+
+def test_dev_stack_exports_the_kserve_namespace_and_version(pulumi_mocks, dev_config):
+    pulumi_mocks.configure(dev_config)
+    pulumi_mocks.run_main()
+    assert pulumi_mocks.exports["kserveNamespace"].value == "kserve"
+    assert pulumi_mocks.exports["kserveVersion"].value == "v0.20.0"

@@ -1,0 +1,170 @@
+"""The KServe platform: cert-manager and KServe by Helm, pinned, in Standard mode, safely ordered."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pytest
+from chart_values import reference_values, unknown_keys
+
+from components.kserve_platform import KServePlatform, KServePlatformArgs
+from conftest import shared_dir
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+SYSTEM = {"kserve-triton/node-role": "system"}
+
+
+def platform_args(**overrides) -> KServePlatformArgs:
+    values = dict(
+        kserve_version="v0.20.0",
+        cert_manager_version="v1.21.1",
+        deployment_mode="Standard",
+        ingress_class=None,
+        ingress_domain="example.com",
+        system_node_selector=SYSTEM,
+        protect_crds=True,
+    )
+    values.update(overrides)
+    return KServePlatformArgs(**values)
+
+
+def build(harness, **overrides):
+    def program():
+        provider = k8s.Provider("cluster", kubeconfig="{}")
+        KServePlatform("kserve", platform_args(**overrides), opts=pulumi.ResourceOptions(providers=[provider]))
+
+    harness.run(program)
+    return harness.monitor
+
+
+@pytest.fixture
+def installed(pulumi_mocks):
+    return build(pulumi_mocks)
+
+
+def test_cert_manager_chart_pinned_with_crds_on_the_system_pool(installed):
+    release = installed.one(RELEASE, "kserve-cert-manager").inputs
+    assert (release["name"], release["chart"], release["version"]) == ("cert-manager", "cert-manager", "v1.21.1")
+    assert release["repositoryOpts"] == {"repo": "https://charts.jetstack.io"}
+    assert release["namespace"] == "cert-manager"
+    values = release["values"]
+    assert values["crds"] == {"enabled": True, "keep": True}
+    for component in (values, values["webhook"], values["cainjector"], values["startupapicheck"]):
+        assert component["nodeSelector"] == SYSTEM
+    assert release["waitForJobs"] is True
+
+
+def test_kserve_charts_from_the_oci_registry_at_the_pinned_version(installed):
+    crd = installed.one(RELEASE, "kserve-crd").inputs
+    resources = installed.one(RELEASE, "kserve-resources").inputs
+    assert (crd["name"], crd["chart"], crd["version"]) == (
+        "kserve-crd",
+        "oci://ghcr.io/kserve/charts/kserve-crd",
+        "v0.20.0",
+    )
+    assert (resources["name"], resources["chart"], resources["version"]) == (
+        "kserve-resources",
+        "oci://ghcr.io/kserve/charts/kserve-resources",
+        "v0.20.0",
+    )
+    assert crd["namespace"] == resources["namespace"] == "kserve"
+
+
+def test_kserve_runs_in_standard_mode_without_istio_or_ingress_by_default(installed):
+    kserve = installed.one(RELEASE, "kserve-resources").inputs["values"]["kserve"]
+    controller = kserve["controller"]
+    assert kserve["version"] == "v0.20.0"
+    assert controller["deploymentMode"] == "Standard"
+    assert controller["gateway"]["disableIstioVirtualHost"] is True
+    assert controller["gateway"]["disableIngressCreation"] is True
+    assert "ingressGateway" not in controller["gateway"]
+    assert controller["nodeSelector"] == SYSTEM
+    assert controller["imagePullPolicy"] == "IfNotPresent"
+    assert kserve["metricsaggregator"] == {"enableMetricAggregation": "false", "enablePrometheusScraping": "false"}
+
+
+def test_an_ingress_class_turns_ingress_creation_on(pulumi_mocks):
+    monitor = build(pulumi_mocks, ingress_class="nginx", ingress_domain="models.example.org")
+    gateway = monitor.one(RELEASE, "kserve-resources").inputs["values"]["kserve"]["controller"]["gateway"]
+    assert gateway["disableIngressCreation"] is False
+    assert gateway["ingressGateway"] == {"className": "nginx"}
+    assert gateway["domain"] == "models.example.org"
+
+
+def test_no_node_selector_when_the_cluster_has_no_system_pool(pulumi_mocks):
+    monitor = build(pulumi_mocks, system_node_selector=None)
+    assert "nodeSelector" not in monitor.one(RELEASE, "kserve-resources").inputs["values"]["kserve"]["controller"]
+    assert "nodeSelector" not in monitor.one(RELEASE, "kserve-cert-manager").inputs["values"]
+
+
+def test_the_builtin_runtimes_chart_is_not_installed(installed):
+    charts = [r.inputs["chart"] for r in installed.of_type(RELEASE)]
+    assert not any("runtime-configs" in chart for chart in charts), "it would own kserve-tritonserver"
+    assert len(charts) == 3
+
+
+def test_install_order_cert_manager_then_crds_then_controller(installed):
+    cert_manager = installed.one(RELEASE, "kserve-cert-manager")
+    crds = installed.one(RELEASE, "kserve-crd")
+    controller = installed.one(RELEASE, "kserve-resources")
+    assert cert_manager.urn in crds.dependencies
+    assert crds.urn in controller.dependencies
+    assert cert_manager.urn in controller.dependencies
+    assert not installed.depends_on(cert_manager, crds)
+
+
+def test_crds_are_retained_and_protected(installed):
+    crds = installed.one(RELEASE, "kserve-crd")
+    assert crds.retain_on_delete is True
+    assert crds.protect is True
+    controller = installed.one(RELEASE, "kserve-resources")
+    assert not controller.retain_on_delete, "the controller must really go on destroy, after the ISVCs"
+
+
+def test_crd_protection_can_be_turned_off_but_retention_cannot(pulumi_mocks):
+    crds = build(pulumi_mocks, protect_crds=False).one(RELEASE, "kserve-crd")
+    assert crds.protect is False
+    assert crds.retain_on_delete is True
+
+
+def test_kserve_namespace_carries_upstream_labels(installed):
+    namespace = installed.one("kubernetes:core/v1:Namespace", "kserve-kserve-ns").inputs["metadata"]
+    assert namespace["name"] == "kserve"
+    assert namespace["labels"]["control-plane"] == "kserve-controller-manager"
+
+
+def test_every_kubernetes_resource_uses_the_given_provider(installed):
+    provider = installed.one("pulumi:providers:kubernetes")
+    component = installed.one("kserve-triton:kserve:KServePlatform")
+    children = installed.children_of(component)
+    assert len(children) == 5
+    for child in children:
+        assert installed.provider_of(child) is provider, f"{child.name} must use the cluster's provider"
+
+
+def test_outputs_namespace_and_version(installed):
+    outputs = installed.one("kserve-triton:kserve:KServePlatform").registered_outputs
+    assert outputs == {"namespace": "kserve", "version": "v0.20.0"}
+
+
+SHARED = shared_dir()
+needs_shared = pytest.mark.skipif(SHARED is None, reason="../shared (chart reference values) is not available")
+
+
+@needs_shared
+@pytest.mark.parametrize("cert_manager_version", ["v1.19.6", "v1.21.1"])
+@pytest.mark.parametrize("ingress_class", [None, "nginx"])
+def test_every_values_key_exists_in_the_charts(pulumi_mocks, cert_manager_version, ingress_class):
+    monitor = build(pulumi_mocks, cert_manager_version=cert_manager_version, ingress_class=ingress_class)
+    cert_manager = monitor.one(RELEASE, "kserve-cert-manager").inputs["values"]
+    kserve = monitor.one(RELEASE, "kserve-resources").inputs["values"]
+    assert unknown_keys(cert_manager, reference_values(SHARED, "cert-manager", cert_manager_version)) == []
+    assert unknown_keys(kserve, reference_values(SHARED, "kserve-resources", "v0.20.0")) == []
+
+
+@needs_shared
+def test_the_values_check_catches_a_misspelt_key():
+    reference = reference_values(SHARED, "kserve-resources", "v0.20.0")
+    misspelt = {"kserve": {"controller": {"gateway": {"disableIstioVirtualHosts": True}}}}
+    assert unknown_keys(misspelt, reference) == ["kserve.controller.gateway.disableIstioVirtualHosts"]
+    assert unknown_keys({"kserve": {"controller": {"nodeSelector": {"any/label": "x"}}}}, reference) == []
