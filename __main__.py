@@ -2,14 +2,19 @@
 
 import pulumi
 
-from components import config
+from components import config, gcp_catalog
 from components.gke_cluster import GkeCluster, GkeClusterArgs, SystemPoolArgs
 from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
+from components.inference_services import InferenceServiceArgs, InferenceServices, InferenceServicesArgs
 from components.kserve_platform import KServePlatform, KServePlatformArgs
+from components.model_storage import ModelStorageAccess, ModelStorageAccessArgs
+from components.triton_runtime import RUNTIME_NAME, TritonRuntime, TritonRuntimeArgs
 
 # Validate the whole stack config first: a bad setting must stop the program before anything exists.
 settings = config.load()
 gcp, cluster_cfg, gpu_cfg, kserve_cfg = settings.gcp, settings.cluster, settings.gpu_node_pool, settings.kserve
+services = [InferenceServiceArgs(**isvc.model_dump()) for isvc in settings.inference_services]
+per_gpu = gcp_catalog.gpu_share(gpu_cfg.machine_type, gpu_cfg.gpus_per_node)
 
 cluster = GkeCluster(
     "gke",
@@ -24,6 +29,7 @@ cluster = GkeCluster(
         system_pool=SystemPoolArgs(**cluster_cfg.system_node_pool.model_dump()),
     ),
 )
+in_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
 
 gpu_pool = GpuNodePool(
     "gpu",
@@ -32,15 +38,8 @@ gpu_pool = GpuNodePool(
         cluster_id=cluster.cluster.id,
         cluster_name=cluster_cfg.name,
         location=cluster_cfg.location,
-        machine_type=gpu_cfg.machine_type,
-        accelerator_type=gpu_cfg.accelerator_type,
         accelerator_count=gpu_cfg.gpus_per_node,
-        driver_version=gpu_cfg.driver_version,
-        spot=gpu_cfg.spot,
-        min_nodes=gpu_cfg.min_nodes,
-        max_nodes=gpu_cfg.max_nodes,
-        zones=gpu_cfg.zones,
-        disk_size_gb=gpu_cfg.disk_size_gb,
+        **gpu_cfg.model_dump(exclude={"accelerator_count"}),
     ),
 )
 
@@ -56,7 +55,46 @@ kserve = KServePlatform(
         system_node_selector=cluster.system_node_selector,
         protect_crds=kserve_cfg.protect_crds,
     ),
-    opts=pulumi.ResourceOptions(providers=[cluster.provider]),
+    opts=in_cluster,
+)
+
+triton = TritonRuntime(
+    "triton",
+    TritonRuntimeArgs(
+        image=settings.triton.image,
+        per_gpu=per_gpu,
+        accelerator=gpu_cfg.accelerator_type,
+        shm_size=settings.triton.shm_size,
+        startup_timeout_seconds=settings.triton.startup_timeout_seconds,
+        kserve_controller=kserve.controller,
+    ),
+    opts=in_cluster,
+)
+
+model_access = ModelStorageAccess(
+    "models",
+    ModelStorageAccessArgs(
+        project=gcp.project,
+        cluster_name=cluster_cfg.name,
+        buckets=settings.model_storage.buckets,
+        namespaces=sorted({s.namespace for s in services}),
+    ),
+)
+
+inference = InferenceServices(
+    "isvc",
+    InferenceServicesArgs(
+        services=services,
+        runtime_name=RUNTIME_NAME,
+        per_gpu=per_gpu,
+        gpu_capacity=gpu_cfg.max_nodes * gpu_cfg.gpus_per_node,
+        gpu_accelerator=gpu_cfg.accelerator_type,
+        model_reader_email=model_access.email,
+        deployment_mode=kserve_cfg.deployment_mode,
+        cluster_local=kserve_cfg.ingress.class_name is None,
+        depends_on=[triton.runtime, kserve.controller, gpu_pool.node_pool, *model_access.bindings],
+    ),
+    opts=in_cluster,
 )
 
 pulumi.export("clusterName", cluster.name)
@@ -65,3 +103,6 @@ pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("gpuNodePoolName", gpu_pool.name)
 pulumi.export("kserveNamespace", kserve.namespace)
 pulumi.export("kserveVersion", kserve.version)
+pulumi.export("tritonRuntime", triton.name)
+pulumi.export("modelReaderServiceAccount", model_access.email)
+pulumi.export("inferenceServices", inference.urls)

@@ -8,6 +8,7 @@ against this schema by the tests.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.alias_generators import to_camel
 
 from components import gcp_catalog
+from components.triton_runtime import formats_served
 
 PROJECT = "kserve-triton"
 
@@ -293,6 +295,176 @@ class KServeSettings(_Settings):
         return mode
 
 
+_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
+
+# Schemes KServe's storage initializer fetches (gs, s3, https, hf), plus pvc:// (mounted) and oci:// (modelcar).
+STORAGE_SCHEMES = ("gs", "s3", "https", "pvc", "hf", "oci")
+# The predictor Service is <name>-predictor, a DNS-1035 label of at most 63 characters.
+MAX_ISVC_NAME = 63 - len("-predictor")
+# KServe's pod mutator (which adds the model download) skips namespaces labelled control-plane, like kserve.
+RESERVED_NAMESPACES = ("kserve", "cert-manager", "kube-system", "kube-public", "kube-node-lease", "gke-managed-system")
+
+
+def split_image(image: str) -> tuple[str, str | None, str | None]:
+    """(repository, tag, digest) of an image reference."""
+    name, _, digest = image.partition("@")
+    repository, _, tag = name.rpartition(":") if ":" in name.rsplit("/", 1)[-1] else (name, "", "")
+    return repository, tag or None, digest or None
+
+
+class TritonSettings(_Settings):
+    image: str = "nvcr.io/nvidia/tritonserver:25.01-py3"
+    """Triton image, pinned by tag (YY.MM-py3) or digest; never `latest`. Needs a driver the GPU pool installs."""
+    shm_size: str = "1Gi"
+    """Size of the memory-backed /dev/shm (Python backend, large tensors); counts against the pod's memory."""
+    startup_timeout_seconds: int = Field(900, ge=60, le=7200)
+    """How long a replica may take to start and load its models before Kubernetes restarts it."""
+
+    @field_validator("image")
+    @classmethod
+    def _pinned(cls, image: str) -> str:
+        repository, tag, digest = split_image(image)
+        if digest is not None:
+            if not re.match(r"^sha256:[0-9a-f]{64}$", digest):
+                raise ValueError("the digest must be sha256:<64 hex digits>")
+            return image
+        if tag is None or tag == "latest" or not repository:
+            raise ValueError(
+                "must be pinned to a tag or digest, e.g. nvcr.io/nvidia/tritonserver:25.01-py3 (not latest)"
+            )
+        if not _IMAGE_TAG.match(tag):
+            raise ValueError(f"{tag!r} is not a valid image tag")
+        return image
+
+    @field_validator("shm_size")
+    @classmethod
+    def _quantity(cls, size: str) -> str:
+        if not _QUANTITY.match(size):
+            raise ValueError("must be a Kubernetes quantity such as 512Mi or 2Gi")
+        return size
+
+
+class ModelStorageSettings(_Settings):
+    buckets: list[str] = []
+    """GCS buckets the models are read from; the model service account gets read-only access to each."""
+    public_buckets: list[str] = ["kfserving-examples"]
+    """World-readable GCS buckets (nothing to grant), e.g. KServe's public sample models."""
+
+    @field_validator("buckets", "public_buckets")
+    @classmethod
+    def _bucket_names(cls, buckets: list[str]) -> list[str]:
+        for bucket in buckets:
+            if not _BUCKET.match(bucket):
+                raise ValueError(f"{bucket!r} is not a GCS bucket name (3-63 lowercase letters, digits, . _ -)")
+        return buckets
+
+
+class InferenceServiceSettings(_Settings):
+    name: str
+    """InferenceService name: a DNS-1035 label of at most 53 characters."""
+    namespace: str = "models"
+    """Namespace of the InferenceService (created if needed); not kserve or a system namespace."""
+    model_format: str
+    """Model format Triton serves: triton (a Triton model repository), tensorrt, onnx, tensorflow, pytorch."""
+    model_format_version: str | None = None
+    """Format version, matched exactly: tensorrt 8, onnx 1, tensorflow 1 or 2, pytorch 1, triton 2."""
+    storage_uri: str
+    """Where the model repository is: gs://, s3://, https://, pvc://, hf:// or oci://."""
+    gpus: int = Field(1, ge=1)
+    """GPUs per replica; at most what one GPU node has."""
+    min_replicas: int = 1
+    """Fewest replicas (at least 1: Standard mode has no scale-to-zero)."""
+    max_replicas: int = Field(1, ge=1)
+    """Most replicas the autoscaler may run."""
+    runtime_version: str | None = None
+    """Triton image tag for this InferenceService only (overrides the tag of triton.image)."""
+
+    @field_validator("name")
+    @classmethod
+    def _dns_1035(cls, name: str) -> str:
+        if not _DNS_LABEL.match(name) or len(name) > MAX_ISVC_NAME:
+            raise ValueError(
+                f"must be a DNS-1035 label of at most {MAX_ISVC_NAME} characters (KServe names the Service "
+                "<name>-predictor): lowercase letters, digits and hyphens, starting with a letter"
+            )
+        return name
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, namespace: str) -> str:
+        if not _DNS_LABEL.match(namespace) or len(namespace) > 63:
+            raise ValueError("must be a namespace name: a DNS label of at most 63 characters")
+        if namespace in RESERVED_NAMESPACES:
+            raise ValueError(
+                f"is reserved ({', '.join(RESERVED_NAMESPACES)}); KServe does not inject the model "
+                "download into pods of the kserve namespace"
+            )
+        return namespace
+
+    @field_validator("model_format")
+    @classmethod
+    def _served_format(cls, model_format: str) -> str:
+        served = formats_served()
+        if model_format not in served:
+            raise ValueError(f"the Triton runtime serves: {', '.join(served)}")
+        return model_format
+
+    @field_validator("storage_uri")
+    @classmethod
+    def _fetchable(cls, uri: str) -> str:
+        scheme, sep, rest = uri.partition("://")
+        if not sep or scheme not in STORAGE_SCHEMES or not rest.strip("/"):
+            raise ValueError(f"must be a URI KServe can fetch, with scheme {', '.join(STORAGE_SCHEMES)}")
+        return uri
+
+    @field_validator("min_replicas")
+    @classmethod
+    def _at_least_one(cls, replicas: int) -> int:
+        if replicas < 1:
+            raise ValueError(
+                "must be at least 1: in Standard mode KServe raises 0 to 1 (no scale-to-zero); "
+                "remove the InferenceService to free its GPUs"
+            )
+        return replicas
+
+    @field_validator("runtime_version")
+    @classmethod
+    def _tag(cls, tag: str | None) -> str | None:
+        if tag is not None and (not _IMAGE_TAG.match(tag) or tag == "latest"):
+            raise ValueError("must be a pinned image tag such as 25.01-py3 (not latest)")
+        return tag
+
+    @model_validator(mode="after")
+    def _consistent(self) -> InferenceServiceSettings:
+        problems = []
+        versions = formats_served()[self.model_format]
+        if self.model_format_version is not None and self.model_format_version not in versions:
+            problems.append(
+                Problem(
+                    "modelFormatVersion",
+                    self.model_format_version,
+                    f"the Triton runtime declares {self.model_format} version {' or '.join(versions)} "
+                    "(KServe matches versions exactly)",
+                )
+            )
+        if self.min_replicas > self.max_replicas:
+            problems.append(
+                Problem("minReplicas", self.min_replicas, f"must be at most maxReplicas ({self.max_replicas})")
+            )
+        if problems:
+            raise SettingsError(problems)
+        return self
+
+    @property
+    def bucket(self) -> str | None:
+        """The GCS bucket of a gs:// storage URI."""
+        if not self.storage_uri.startswith("gs://"):
+            return None
+        return self.storage_uri.removeprefix("gs://").split("/", 1)[0]
+
+
 class GcpSettings(_Settings):
     """Provider settings, read from the `gcp:` namespace as pulumi-gcp does."""
 
@@ -323,6 +495,9 @@ class StackSettings(_Settings):
     cluster: ClusterSettings
     gpu_node_pool: GpuNodePoolSettings
     kserve: KServeSettings = KServeSettings()
+    triton: TritonSettings = TritonSettings()
+    model_storage: ModelStorageSettings = ModelStorageSettings()
+    inference_services: list[InferenceServiceSettings] = []
 
     @model_validator(mode="after")
     def _consistent(self) -> StackSettings:
@@ -344,13 +519,72 @@ class StackSettings(_Settings):
                         f"must be a zone of the cluster's region {self.cluster.region} (e.g. {self.cluster.region}-a)",
                     )
                 )
+        problems += self._inference_service_problems()
         if problems:
             raise SettingsError(problems)
         return self
 
+    def _inference_service_problems(self) -> list[Problem]:
+        problems: list[Problem] = []
+        pool = self.gpu_node_pool
+        seen: set[tuple[str, str]] = set()
+        readable = set(self.model_storage.buckets) | set(self.model_storage.public_buckets)
+        _, _, image_digest = split_image(self.triton.image)
+        for index, isvc in enumerate(self.inference_services):
+            where = f"inferenceServices[{index}]"
+            if (isvc.namespace, isvc.name) in seen:
+                problems.append(Problem(f"{where}.name", isvc.name, f"is already used in namespace {isvc.namespace}"))
+            seen.add((isvc.namespace, isvc.name))
+            if isvc.gpus > pool.gpus_per_node:
+                problems.append(
+                    Problem(
+                        f"{where}.gpus",
+                        isvc.gpus,
+                        f"one {pool.machine_type} node has {pool.gpus_per_node} GPU(s); a replica cannot span nodes",
+                    )
+                )
+            if isvc.bucket is not None and isvc.bucket not in readable:
+                problems.append(
+                    Problem(
+                        f"{where}.storageUri",
+                        isvc.storage_uri,
+                        f"bucket {isvc.bucket} is in neither modelStorage.buckets (read access is granted) "
+                        "nor modelStorage.publicBuckets",
+                    )
+                )
+            if self.kserve.ingress.class_name and len(f"{isvc.name}-predictor-{isvc.namespace}") > 63:
+                problems.append(
+                    Problem(
+                        f"{where}.name",
+                        isvc.name,
+                        f"with an Ingress, <name>-predictor-<namespace> must fit a 63-character DNS label; "
+                        f"shorten the name or namespace ({isvc.namespace})",
+                    )
+                )
+            if isvc.runtime_version is not None and image_digest is not None:
+                problems.append(
+                    Problem(
+                        f"{where}.runtimeVersion",
+                        isvc.runtime_version,
+                        "KServe ignores runtimeVersion when triton.image is pinned by digest; pin by tag instead",
+                    )
+                )
+        wanted = sum(isvc.min_replicas * isvc.gpus for isvc in self.inference_services)
+        capacity = pool.max_nodes * pool.gpus_per_node
+        if wanted > capacity:
+            problems.append(
+                Problem(
+                    "inferenceServices",
+                    f"{wanted} GPUs at minReplicas",
+                    f"the GPU pool holds at most {capacity} (gpuNodePool.maxNodes {pool.max_nodes} x "
+                    f"{pool.gpus_per_node} per node); the rest would never schedule",
+                )
+            )
+        return problems
+
 
 # Settings read from the project's namespace (`kserve-triton:<key>`), and from `gcp:`.
-PROJECT_KEYS = ("cluster", "gpuNodePool", "kserve")
+PROJECT_KEYS = ("cluster", "gpuNodePool", "kserve", "triton", "modelStorage", "inferenceServices")
 GCP_KEYS = ("project", "region")
 
 
@@ -463,8 +697,10 @@ def reference() -> list[tuple[str, str, str]]:
                 default = "required"
             elif field.default is None:
                 default = "—"
+            elif isinstance(field.default, bool | list):
+                default = f"`{json.dumps(field.default)}`"
             else:
-                default = f"`{field.default if not isinstance(field.default, bool) else str(field.default).lower()}`"
+                default = f"`{field.default}`"
             rows.append((path.replace("gcp.", "gcp:", 1), default, field.description or ""))
 
     walk(StackSettings, "")

@@ -185,3 +185,28 @@ def allocatable(machine: MachineType) -> tuple[float, float]:
     cpu = machine.vcpus - _tiered(machine.vcpus, _CPU_RESERVE_TIERS)
     memory = machine.memory_gib - _tiered(machine.memory_gib, _MEMORY_RESERVE_TIERS_GIB) - _EVICTION_THRESHOLD_GIB
     return cpu, memory
+
+
+# What GKE's own DaemonSets request on every GPU node (logging, metrics, metadata server, networking,
+# NVIDIA device plugin, DCGM exporter), with some headroom.
+_DAEMONSET_CPU = 0.6
+_DAEMONSET_MEMORY_GIB = 1.5
+
+
+@dataclass(frozen=True)
+class GpuShare:
+    """The CPU and memory that go with one GPU of a node, once GKE and its DaemonSets have theirs."""
+
+    cpu_millis: int
+    memory_mib: int
+
+    def times(self, gpus: int) -> GpuShare:
+        return GpuShare(self.cpu_millis * gpus, self.memory_mib * gpus)
+
+
+def gpu_share(machine_type: str, gpus_per_node: int) -> GpuShare:
+    """Per-GPU CPU (rounded down to 100m) and memory (rounded down to 256Mi) of a GPU machine."""
+    cpu, memory = allocatable(MACHINE_TYPES[machine_type])
+    cpu_each = (cpu - _DAEMONSET_CPU) / gpus_per_node
+    memory_each = (memory - _DAEMONSET_MEMORY_GIB) / gpus_per_node
+    return GpuShare(int(cpu_each * 10) * 100, int(memory_each * 4) * 256)

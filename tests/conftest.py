@@ -141,7 +141,10 @@ class Mocks(pulumi.runtime.Mocks):
         suffix = hashlib.sha1(args.name.encode()).hexdigest()[:7]
         if args.typ == "gcp:serviceaccount/account:Account":
             email = f"{args.inputs['accountId']}@{args.inputs.get('project', 'proj')}.iam.gserviceaccount.com"
-            outputs.update(email=email, member=f"serviceAccount:{email}")
+            project = args.inputs.get("project", "proj")
+            outputs.update(
+                email=email, member=f"serviceAccount:{email}", name=f"projects/{project}/serviceAccounts/{email}"
+            )
         elif args.typ == "gcp:container/cluster:Cluster":
             outputs.update(
                 endpoint="203.0.113.10",

@@ -41,6 +41,21 @@ def _add_key(key: str, value: Any) -> Mutation:
     return mutate
 
 
+def _isvc(index: int, **values: Any) -> Mutation:
+    def mutate(cfg: dict[str, Any]) -> None:
+        cfg["kserve-triton:inferenceServices"][index].update(values)
+
+    return mutate
+
+
+def _compose(*mutations: Mutation) -> Mutation:
+    def mutate(cfg: dict[str, Any]) -> None:
+        for mutation in mutations:
+            mutation(cfg)
+
+    return mutate
+
+
 # (mutation of the dev stack config, the setting the error must name, a phrase it must contain)
 REFUSALS: dict[str, tuple[Mutation, str, str]] = {
     "T4 on a g2 machine": (
@@ -166,6 +181,71 @@ REFUSALS: dict[str, tuple[Mutation, str, str]] = {
         "DNS domain",
     ),
     "a misspelt kserve setting": (_set("kserve", protectCRDs=False), "kserve.protectCRDs", "known: version"),
+    "an unpinned Triton image": (_set("triton", image="nvcr.io/nvidia/tritonserver"), "triton.image", "pinned"),
+    "Triton at latest": (_set("triton", image="nvcr.io/nvidia/tritonserver:latest"), "triton.image", "not latest"),
+    "a malformed digest": (_set("triton", image="nvcr.io/nvidia/tritonserver@sha256:abc"), "triton.image", "sha256"),
+    "a /dev/shm size that is not a quantity": (_set("triton", shmSize="1 gig"), "triton.shmSize", "quantity"),
+    "a startup timeout too short for model loads": (
+        _set("triton", startupTimeoutSeconds=5),
+        "triton.startupTimeoutSeconds",
+        "greater than or equal to 60",
+    ),
+    "a bucket name that is not one": (_set("modelStorage", buckets=["gs://x"]), "modelStorage.buckets", "bucket name"),
+    "a name that is not a DNS-1035 label": (_isvc(0, name="ResNet_50"), "inferenceServices[0].name", "DNS-1035"),
+    "a name too long for the predictor Service": (_isvc(0, name="m" * 54), "inferenceServices[0].name", "at most 53"),
+    "a name starting with a digit": (_isvc(0, name="3d-unet"), "inferenceServices[0].name", "DNS-1035"),
+    "a format Triton does not serve": (_isvc(0, modelFormat="sklearn"), "inferenceServices[0].modelFormat", "serves"),
+    "a format version the runtime does not declare": (
+        _isvc(0, modelFormatVersion="10"),
+        "inferenceServices[0].modelFormatVersion",
+        "tensorrt version 8",
+    ),
+    "a storage scheme KServe cannot fetch": (
+        _isvc(0, storageUri="ftp://models/resnet"),
+        "inferenceServices[0].storageUri",
+        "gs, s3, https, pvc, hf, oci",
+    ),
+    "plain http storage": (_isvc(0, storageUri="http://models/x"), "inferenceServices[0].storageUri", "scheme"),
+    "a storage URI without a path": (_isvc(0, storageUri="gs://"), "inferenceServices[0].storageUri", "scheme"),
+    "a bucket nobody granted": (
+        _isvc(0, storageUri="gs://someone-elses-bucket/m"),
+        "inferenceServices[0].storageUri",
+        "modelStorage.buckets",
+    ),
+    "more GPUs than a node has": (_isvc(0, gpus=2), "inferenceServices[0].gpus", "has 1 GPU(s)"),
+    "zero GPUs for a model": (_isvc(0, gpus=0), "inferenceServices[0].gpus", "greater than or equal to 1"),
+    "minReplicas above maxReplicas": (
+        _isvc(0, minReplicas=2, maxReplicas=1),
+        "inferenceServices[0].minReplicas",
+        "at most maxReplicas (1)",
+    ),
+    "scale to zero in Standard mode": (_isvc(0, minReplicas=0), "inferenceServices[0].minReplicas", "no scale-to-zero"),
+    "the kserve namespace": (_isvc(0, namespace="kserve"), "inferenceServices[0].namespace", "reserved"),
+    "an invalid namespace": (_isvc(0, namespace="Team_A"), "inferenceServices[0].namespace", "namespace name"),
+    "a duplicate name in a namespace": (
+        _isvc(1, name="tensorrt-resnet"),
+        "inferenceServices[1].name",
+        "already used in namespace models",
+    ),
+    "runtimeVersion latest": (_isvc(0, runtimeVersion="latest"), "inferenceServices[0].runtimeVersion", "pinned"),
+    "runtimeVersion with a digest-pinned image": (
+        _compose(
+            _set("triton", image="nvcr.io/nvidia/tritonserver@sha256:" + "a" * 64),
+            _isvc(0, runtimeVersion="24.12-py3"),
+        ),
+        "inferenceServices[0].runtimeVersion",
+        "pinned by digest",
+    ),
+    "more GPUs at minReplicas than the pool holds": (
+        _isvc(0, minReplicas=2, maxReplicas=2),
+        "inferenceServices",
+        "holds at most 2",
+    ),
+    "a misspelt InferenceService setting": (
+        _isvc(0, storageURI="gs://x/y"),
+        "inferenceServices[0].storageURI",
+        "known: name, namespace",
+    ),
     "an invalid project ID": (_gcp("project", "My Project"), "gcp:project", "project ID"),
     "an unknown gcp:region": (_gcp("region", "us-middle1"), "gcp:region", "GCP region"),
     "an unknown top-level setting": (

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from schemas import builtin_errors, crd_errors
 
-from conftest import STACK_FILES, stack_config, unwrap_secret
+from conftest import STACK_FILES, shared_dir, stack_config, unwrap_secret
 
 
 @pytest.mark.parametrize("stack_file", STACK_FILES, ids=[f.name for f in STACK_FILES])
@@ -59,3 +60,82 @@ def test_dev_stack_exports_the_kserve_namespace_and_version(pulumi_mocks, dev_co
     pulumi_mocks.run_main()
     assert pulumi_mocks.exports["kserveNamespace"].value == "kserve"
     assert pulumi_mocks.exports["kserveVersion"].value == "v0.20.0"
+
+
+ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+CSR = "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime"
+SHARED = shared_dir()
+
+
+@pytest.fixture
+def dev(pulumi_mocks, dev_config):
+    pulumi_mocks.configure(dev_config)
+    pulumi_mocks.run_main()
+    return pulumi_mocks
+
+
+def test_dev_stack_ships_the_sample_models(dev):
+    services = {n.inputs["metadata"]["name"]: n.inputs["spec"]["predictor"]["model"] for n in dev.monitor.of_type(ISVC)}
+    assert services["tensorrt-resnet"]["modelFormat"] == {"name": "tensorrt"}
+    assert services["torchscript-cifar10"] == {
+        **services["torchscript-cifar10"],
+        "modelFormat": {"name": "pytorch"},
+        "runtime": "kserve-tritonserver",
+        "storageUri": "gs://kfserving-examples/models/torchscript",
+    }
+    assert dev.exports["inferenceServices"].value == {
+        "models/tensorrt-resnet": "http://tensorrt-resnet-predictor.models.svc.cluster.local",
+        "models/torchscript-cifar10": "http://torchscript-cifar10-predictor.models.svc.cluster.local",
+    }
+
+
+def test_runtime_sizes_triton_to_the_dev_pools_l4_machine(dev):
+    (container,) = dev.monitor.one(CSR).inputs["spec"]["containers"]
+    # g2-standard-8: 8 vCPU / 32 GiB, less GKE's reservation and system DaemonSets, for its one L4.
+    assert container["resources"]["limits"] == {"cpu": "7300m", "memory": "27392Mi", "nvidia.com/gpu": "1"}
+
+
+def test_install_order_reaches_from_cert_manager_to_every_inference_service(dev):
+    monitor = dev.monitor
+    cert_manager = monitor.one("kubernetes:helm.sh/v3:Release", "kserve-cert-manager")
+    controller = monitor.one("kubernetes:helm.sh/v3:Release", "kserve-resources")
+    runtime = monitor.one(CSR)
+    gpu_pool = monitor.one("gcp:container/nodePool:NodePool", "gpu")
+    grants = monitor.of_type("gcp:storage/bucketIAMMember:BucketIAMMember") + monitor.of_type(
+        "gcp:serviceaccount/iAMMember:IAMMember"
+    )
+    assert monitor.depends_on(runtime, controller) and monitor.depends_on(controller, cert_manager)
+    for isvc in monitor.of_type(ISVC):
+        # Created after, and so deleted before, the controller whose finalizer they carry.
+        for prerequisite in (runtime, controller, gpu_pool, *grants):
+            assert monitor.depends_on(isvc, prerequisite), f"{isvc.name} must wait for {prerequisite.name}"
+
+
+def test_model_access_covers_exactly_the_configured_buckets_and_namespaces(dev):
+    grants = dev.monitor.of_type("gcp:storage/bucketIAMMember:BucketIAMMember")
+    assert [g.inputs["bucket"] for g in grants] == ["my-gcp-project-models"]
+    bindings = dev.monitor.of_type("gcp:serviceaccount/iAMMember:IAMMember")
+    assert [b.inputs["member"] for b in bindings] == ["serviceAccount:my-gcp-project.svc.id.goog[models/model-reader]"]
+
+
+def test_every_kubernetes_resource_uses_the_cluster_provider(dev):
+    provider = dev.monitor.one("pulumi:providers:kubernetes")
+    for node in dev.monitor.nodes.values():
+        if node.custom and node.type.startswith("kubernetes:"):
+            assert dev.monitor.provider_of(node) is provider, f"{node.name} would use the default kubeconfig"
+
+
+@pytest.mark.parametrize("stack_file", STACK_FILES, ids=[f.name for f in STACK_FILES])
+def test_every_declared_object_validates(stack_file, pulumi_mocks):
+    pulumi_mocks.configure(stack_config(stack_file))
+    pulumi_mocks.run_main()
+    kubernetes_objects = [
+        n for n in pulumi_mocks.monitor.nodes.values() if n.type.startswith("kubernetes:") and n.custom
+    ]
+    for node in kubernetes_objects:
+        if node.type in (ISVC, CSR):
+            if SHARED is None:
+                pytest.skip("../shared (KServe CRDs) is not available")
+            assert crd_errors(SHARED, node.inputs) == [], node.name
+        elif node.type.startswith("kubernetes:core/"):
+            assert builtin_errors(node.inputs) == [], node.name

@@ -1,0 +1,69 @@
+"""Read-only access to the model buckets for InferenceService pods, through Workload Identity (no keys)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.naming import service_account_id
+
+# Get and list objects: what KServe's storage initializer needs to download a model directory.
+BUCKET_READ_ROLE = "roles/storage.objectViewer"
+# The Kubernetes service account InferenceService pods run as, in every model namespace.
+MODEL_READER_KSA = "model-reader"
+
+
+@dataclass(frozen=True)
+class ModelStorageAccessArgs:
+    project: str
+    cluster_name: str
+    buckets: list[str]
+    """GCS buckets to grant read-only access to."""
+    namespaces: list[str]
+    """Namespaces whose `model-reader` Kubernetes service account may act as the model reader."""
+
+
+class ModelStorageAccess(pulumi.ComponentResource):
+    """A GCP service account that can read the model buckets and nothing else, which the `model-reader`
+    Kubernetes service account of each model namespace impersonates through Workload Identity."""
+
+    email: pulumi.Output[str]
+    bindings: list[pulumi.Resource]
+    """Every grant: InferenceServices should wait for these before their pods try to download."""
+
+    def __init__(self, name: str, args: ModelStorageAccessArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kserve-triton:gcp:ModelStorageAccess", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.service_account = gcp.serviceaccount.Account(
+            f"{name}-reader",
+            account_id=service_account_id(args.cluster_name, "models"),
+            display_name=f"GKE {args.cluster_name} model reader (InferenceServices)",
+            project=args.project,
+            opts=child,
+        )
+        self.bindings = [
+            gcp.storage.BucketIAMMember(
+                f"{name}-read-{bucket}",
+                bucket=bucket,
+                role=BUCKET_READ_ROLE,
+                member=self.service_account.member,
+                opts=child,
+            )
+            for bucket in args.buckets
+        ]
+        self.bindings += [
+            gcp.serviceaccount.IAMMember(
+                f"{name}-wi-{namespace}",
+                service_account_id=self.service_account.name,
+                role="roles/iam.workloadIdentityUser",
+                member=f"serviceAccount:{args.project}.svc.id.goog[{namespace}/{MODEL_READER_KSA}]",
+                opts=child,
+            )
+            for namespace in args.namespaces
+        ]
+
+        self.email = self.service_account.email
+        self.register_outputs({"email": self.email})

@@ -1,0 +1,160 @@
+"""The `kserve-tritonserver` ClusterServingRuntime: KServe's own definition, made production-ready on GPUs.
+
+Upstream (`config/runtimes/kserve-tritonserver.yaml`, KServe v0.20.0) gives the model formats, protocols,
+container name, args, Prometheus annotations and hardened security context kept here verbatim. On top,
+each addition fixes a known failure of the stock runtime (../shared/notes/kserve.md §5): a pinned image,
+no GPU requested, a 64Mi /dev/shm, TCP-only probes that route traffic before models load, an undeclared
+metrics port, and 1 CPU / 2Gi that a GPU model server outgrows.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.gcp_catalog import GpuShare
+from components.kserve_types import ClusterServingRuntime, ServingRuntimeSpec, SupportedModelFormat
+
+RUNTIME_NAME = "kserve-tritonserver"
+MODEL_STORE = "/mnt/models"
+HTTP_PORT = 8080
+GRPC_PORT = 9000
+METRICS_PORT = 8002
+GPU_RESOURCE = "nvidia.com/gpu"
+PROBE_PERIOD_SECONDS = 10
+
+# name -> versions Triton serves, in upstream order; pytorch is served but never auto-selected, because
+# KServe's TorchServe runtime claims it (an InferenceService must name this runtime to get Triton).
+SUPPORTED_MODEL_FORMATS: list[SupportedModelFormat] = [
+    SupportedModelFormat(name="tensorrt", version="8", auto_select=True, priority=1),
+    SupportedModelFormat(name="tensorflow", version="1", auto_select=True, priority=1),
+    SupportedModelFormat(name="tensorflow", version="2", auto_select=True, priority=1),
+    SupportedModelFormat(name="onnx", version="1", auto_select=True, priority=1),
+    SupportedModelFormat(name="pytorch", version="1"),
+    SupportedModelFormat(name="triton", version="2", auto_select=True, priority=1),
+]
+PROTOCOL_VERSIONS = ["v2", "grpc-v2"]
+
+# Upstream's args, plus the metrics endpoint made explicit (Triton's default port, declared below).
+TRITON_ARGS = [
+    "tritonserver",
+    f"--model-store={MODEL_STORE}",
+    f"--grpc-port={GRPC_PORT}",
+    f"--http-port={HTTP_PORT}",
+    "--allow-grpc=true",
+    "--allow-http=true",
+    "--allow-metrics=true",
+    f"--metrics-port={METRICS_PORT}",
+]
+
+GPU_TOLERATION = k8s.core.v1.TolerationArgs(key=GPU_RESOURCE, operator="Exists", effect="NoSchedule")
+
+
+def formats_served() -> dict[str, list[str]]:
+    """Model format name -> the versions this runtime declares for it."""
+    served: dict[str, list[str]] = {}
+    for model_format in SUPPORTED_MODEL_FORMATS:
+        served.setdefault(model_format.name, []).append(model_format.version or "")
+    return served
+
+
+@dataclass(frozen=True)
+class TritonRuntimeArgs:
+    image: str
+    """A pinned Triton image, e.g. nvcr.io/nvidia/tritonserver:25.01-py3."""
+    per_gpu: GpuShare
+    """The CPU and memory one GPU of the pool's machine comes with: the default for one replica."""
+    accelerator: str | None
+    """The GPU model (GKE accelerator label) replicas must run on; None for CPU-only clusters."""
+    shm_size: str
+    startup_timeout_seconds: int
+    """How long a replica may take to load its models before Kubernetes restarts it."""
+    kserve_controller: pulumi.Resource
+    """KServe's validating webhook admits runtimes, so the controller must be up first."""
+
+
+def triton_resources(share: GpuShare, gpus: int) -> k8s.core.v1.ResourceRequirementsArgs:
+    """Requests equal to limits (Guaranteed QoS): a model server should neither be throttled nor evicted."""
+    amounts = {"cpu": f"{share.cpu_millis}m", "memory": f"{share.memory_mib}Mi"}
+    if gpus:
+        amounts[GPU_RESOURCE] = str(gpus)
+    return k8s.core.v1.ResourceRequirementsArgs(requests=dict(amounts), limits=dict(amounts))
+
+
+def _http_probe(path: str, failure_threshold: int) -> k8s.core.v1.ProbeArgs:
+    return k8s.core.v1.ProbeArgs(
+        http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port=HTTP_PORT),
+        period_seconds=PROBE_PERIOD_SECONDS,
+        timeout_seconds=5,
+        failure_threshold=failure_threshold,
+    )
+
+
+def triton_container(args: TritonRuntimeArgs) -> k8s.core.v1.ContainerArgs:
+    return k8s.core.v1.ContainerArgs(
+        # KServe merges the InferenceService's model into the container with exactly this name.
+        name="kserve-container",
+        image=args.image,
+        args=list(TRITON_ARGS),
+        # Order matters: KServe points the predictor Service's port 80 at the first port.
+        ports=[
+            k8s.core.v1.ContainerPortArgs(name="http", container_port=HTTP_PORT, protocol="TCP"),
+            k8s.core.v1.ContainerPortArgs(name="grpc", container_port=GRPC_PORT, protocol="TCP"),
+            k8s.core.v1.ContainerPortArgs(name="metrics", container_port=METRICS_PORT, protocol="TCP"),
+        ],
+        resources=triton_resources(args.per_gpu, 1 if args.accelerator else 0),
+        # Triton answers ready only once its models are loaded; until then the startup probe holds off
+        # the liveness probe, so a slow load is not mistaken for a hung server.
+        startup_probe=_http_probe("/v2/health/ready", math.ceil(args.startup_timeout_seconds / PROBE_PERIOD_SECONDS)),
+        readiness_probe=_http_probe("/v2/health/ready", 3),
+        liveness_probe=_http_probe("/v2/health/live", 6),
+        volume_mounts=[k8s.core.v1.VolumeMountArgs(name="dshm", mount_path="/dev/shm")],
+        security_context=k8s.core.v1.SecurityContextArgs(
+            run_as_user=1000,  # triton-server, the NGC image's own non-root user
+            run_as_non_root=True,
+            allow_privilege_escalation=False,
+            privileged=False,
+            capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+        ),
+    )
+
+
+def runtime_spec(args: TritonRuntimeArgs) -> ServingRuntimeSpec:
+    return ServingRuntimeSpec(
+        supported_model_formats=list(SUPPORTED_MODEL_FORMATS),
+        protocol_versions=list(PROTOCOL_VERSIONS),
+        annotations={"prometheus.kserve.io/port": str(METRICS_PORT), "prometheus.kserve.io/path": "/metrics"},
+        containers=[triton_container(args)],
+        # The default 64Mi /dev/shm breaks the Python backend and large tensors.
+        volumes=[
+            k8s.core.v1.VolumeArgs(
+                name="dshm", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(medium="Memory", size_limit=args.shm_size)
+            )
+        ],
+        node_selector={"cloud.google.com/gke-accelerator": args.accelerator} if args.accelerator else None,
+        tolerations=[GPU_TOLERATION] if args.accelerator else None,
+    )
+
+
+class TritonRuntime(pulumi.ComponentResource):
+    """The `kserve-tritonserver` ClusterServingRuntime. Pass the cluster provider in `opts.providers`."""
+
+    name: pulumi.Output[str]
+    runtime: ClusterServingRuntime
+
+    def __init__(self, name: str, args: TritonRuntimeArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kserve-triton:kserve:TritonRuntime", name, None, opts)
+        self.runtime = ClusterServingRuntime(
+            name,
+            name=RUNTIME_NAME,
+            # Turns on KServe's Triton defaults (protocol v2) whatever the runtime is called.
+            annotations={"serving.kserve.io/server-type": "tritonserver"},
+            spec=runtime_spec(args),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.kserve_controller]),
+        )
+        self.name = self.runtime.metadata.apply(lambda metadata: metadata["name"])
+        self.register_outputs({"name": self.name})

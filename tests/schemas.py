@@ -1,0 +1,76 @@
+"""Validate declared Kubernetes objects as a cluster would: KServe kinds against the upstream CRDs'
+openAPIV3Schema with unknown fields reported (`kubectl --validate=strict`), built-in kinds with
+kubernetes-validate."""
+
+from __future__ import annotations
+
+import copy
+import functools
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import yaml
+
+KSERVE_VERSION = "v0.20.0"
+KUBERNETES_VERSION = "1.35.0"
+
+CRD_FILES = {
+    "ClusterServingRuntime": "serving.kserve.io_clusterservingruntimes.yaml",
+    "InferenceService": "serving.kserve.io_inferenceservices.yaml",
+}
+
+
+def _strict(schema: Any) -> Any:
+    """Report fields the schema does not declare, as the API server's strict field validation does."""
+    if isinstance(schema, dict):
+        schema = {key: _strict(value) for key, value in schema.items()}
+        if (
+            "properties" in schema
+            and "additionalProperties" not in schema
+            and not schema.get("x-kubernetes-preserve-unknown-fields")
+        ):
+            schema["additionalProperties"] = False
+        return schema
+    if isinstance(schema, list):
+        return [_strict(item) for item in schema]
+    return schema
+
+
+@functools.cache
+def crd_validator(shared: Path, kind: str, api_version: str) -> jsonschema.Draft7Validator:
+    text = (shared / "kserve-crds" / KSERVE_VERSION / CRD_FILES[kind]).read_text()
+    crd = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # the ISVC CRD is ~2 MB
+    version = api_version.split("/", 1)[1]
+    served = {v["name"]: v for v in crd["spec"]["versions"]}
+    assert version in served, f"{kind} {api_version} is not served by the CRD (served: {list(served)})"
+    schema = _strict(copy.deepcopy(served[version]["schema"]["openAPIV3Schema"]))
+    return jsonschema.Draft7Validator(schema)
+
+
+def crd_errors(shared: Path, obj: dict[str, Any]) -> list[str]:
+    validator = crd_validator(shared, obj["kind"], obj["apiVersion"])
+    return [
+        f"{'.'.join(map(str, error.absolute_path)) or '<root>'}: {error.message}"
+        for error in validator.iter_errors(_plain(obj))
+    ]
+
+
+def builtin_errors(obj: dict[str, Any]) -> list[str]:
+    try:
+        kubernetes_validate.validate(_plain(obj), KUBERNETES_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as error:
+        return [f"{'.'.join(map(str, error.path))}: {error.message}"]
+    return []
+
+
+def _plain(value: Any) -> Any:
+    """The object as JSON would carry it: whole floats (protobuf's numbers) back to ints."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value

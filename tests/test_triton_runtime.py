@@ -1,0 +1,178 @@
+"""The kserve-tritonserver ClusterServingRuntime: upstream's definition, made production-ready on GPUs."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pytest
+from pydantic import ValidationError
+from schemas import crd_errors
+
+from components.gcp_catalog import GpuShare
+from components.kserve_types import ServingRuntimeSpec, SupportedModelFormat
+from components.triton_runtime import TritonRuntime, TritonRuntimeArgs
+from conftest import shared_dir
+
+CSR = "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime"
+SHARED = shared_dir()
+
+
+def runtime_args(controller, **overrides) -> TritonRuntimeArgs:
+    values = dict(
+        image="nvcr.io/nvidia/tritonserver:25.01-py3",
+        per_gpu=GpuShare(cpu_millis=7300, memory_mib=27392),
+        accelerator="nvidia-l4",
+        shm_size="2Gi",
+        startup_timeout_seconds=600,
+        kserve_controller=controller,
+    )
+    values.update(overrides)
+    return TritonRuntimeArgs(**values)
+
+
+def build(harness, **overrides):
+    def program():
+        provider = k8s.Provider("cluster", kubeconfig="{}")
+        controller = k8s.helm.v3.Release(
+            "kserve-resources", chart="kserve-resources", opts=pulumi.ResourceOptions(provider=provider)
+        )
+        TritonRuntime(
+            "triton", runtime_args(controller, **overrides), opts=pulumi.ResourceOptions(providers=[provider])
+        )
+
+    harness.run(program)
+    return harness.monitor.one(CSR)
+
+
+@pytest.fixture
+def runtime(pulumi_mocks):
+    return build(pulumi_mocks)
+
+
+def container(runtime):
+    (only,) = runtime.inputs["spec"]["containers"]
+    return only
+
+
+# --- exactly as upstream -------------------------------------------------------------------------------
+
+
+def test_name_kind_and_server_type(runtime):
+    assert runtime.inputs["apiVersion"] == "serving.kserve.io/v1alpha1"
+    assert runtime.inputs["kind"] == "ClusterServingRuntime"
+    assert runtime.inputs["metadata"]["name"] == "kserve-tritonserver"
+    assert runtime.inputs["metadata"]["annotations"] == {"serving.kserve.io/server-type": "tritonserver"}
+
+
+def test_model_formats_are_upstreams(runtime):
+    assert runtime.inputs["spec"]["supportedModelFormats"] == [
+        {"name": "tensorrt", "version": "8", "autoSelect": True, "priority": 1},
+        {"name": "tensorflow", "version": "1", "autoSelect": True, "priority": 1},
+        {"name": "tensorflow", "version": "2", "autoSelect": True, "priority": 1},
+        {"name": "onnx", "version": "1", "autoSelect": True, "priority": 1},
+        {"name": "pytorch", "version": "1"},
+        {"name": "triton", "version": "2", "autoSelect": True, "priority": 1},
+    ]
+    assert runtime.inputs["spec"]["protocolVersions"] == ["v2", "grpc-v2"]
+
+
+def test_container_runs_tritonserver_with_upstreams_args(runtime):
+    triton = container(runtime)
+    assert triton["name"] == "kserve-container"
+    assert triton["args"][:6] == [
+        "tritonserver",
+        "--model-store=/mnt/models",
+        "--grpc-port=9000",
+        "--http-port=8080",
+        "--allow-grpc=true",
+        "--allow-http=true",
+    ]
+
+
+def test_prometheus_annotations_for_predictor_pods(runtime):
+    assert runtime.inputs["spec"]["annotations"] == {
+        "prometheus.kserve.io/port": "8002",
+        "prometheus.kserve.io/path": "/metrics",
+    }
+
+
+def test_hardened_security_context(runtime):
+    assert container(runtime)["securityContext"] == {
+        "runAsUser": 1000,
+        "runAsNonRoot": True,
+        "allowPrivilegeEscalation": False,
+        "privileged": False,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+# --- beyond upstream -------------------------------------------------------------------------------------
+
+
+def test_image_comes_from_config(pulumi_mocks):
+    runtime = build(pulumi_mocks, image="nvcr.io/nvidia/tritonserver:24.12-py3")
+    assert container(runtime)["image"] == "nvcr.io/nvidia/tritonserver:24.12-py3"
+
+
+def test_metrics_port_is_served_and_ports_are_declared_http_grpc_metrics(runtime):
+    triton = container(runtime)
+    assert "--allow-metrics=true" in triton["args"]
+    assert "--metrics-port=8002" in triton["args"]
+    assert triton["ports"] == [
+        {"name": "http", "containerPort": 8080, "protocol": "TCP"},
+        {"name": "grpc", "containerPort": 9000, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": 8002, "protocol": "TCP"},
+    ]
+
+
+def test_dev_shm_is_memory_backed(runtime):
+    assert runtime.inputs["spec"]["volumes"] == [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "2Gi"}}]
+    assert container(runtime)["volumeMounts"] == [{"name": "dshm", "mountPath": "/dev/shm"}]
+
+
+def test_probes_wait_for_models_and_tolerate_slow_loads(runtime):
+    triton = container(runtime)
+    assert triton["readinessProbe"]["httpGet"] == {"path": "/v2/health/ready", "port": 8080}
+    assert triton["livenessProbe"]["httpGet"] == {"path": "/v2/health/live", "port": 8080}
+    startup = triton["startupProbe"]
+    assert startup["httpGet"] == {"path": "/v2/health/ready", "port": 8080}
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= 600
+
+
+def test_runs_on_the_gpu_pool(runtime):
+    spec = runtime.inputs["spec"]
+    assert spec["nodeSelector"] == {"cloud.google.com/gke-accelerator": "nvidia-l4"}
+    assert spec["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+
+
+def test_default_resources_are_one_gpu_with_its_share_of_the_machine(runtime):
+    resources = container(runtime)["resources"]
+    expected = {"cpu": "7300m", "memory": "27392Mi", "nvidia.com/gpu": "1"}
+    assert resources == {"requests": expected, "limits": expected}
+
+
+def test_cpu_only_clusters_get_no_gpu_request_selector_or_toleration(pulumi_mocks):
+    runtime = build(pulumi_mocks, accelerator=None)
+    assert "nvidia.com/gpu" not in container(runtime)["resources"]["limits"]
+    assert "nodeSelector" not in runtime.inputs["spec"]
+    assert "tolerations" not in runtime.inputs["spec"]
+
+
+def test_runtime_waits_for_the_kserve_controller(pulumi_mocks):
+    runtime = build(pulumi_mocks)
+    controller = pulumi_mocks.monitor.one("kubernetes:helm.sh/v3:Release")
+    assert controller.urn in runtime.dependencies
+    assert pulumi_mocks.monitor.provider_of(runtime) is pulumi_mocks.monitor.one("pulumi:providers:kubernetes")
+
+
+@pytest.mark.skipif(SHARED is None, reason="../shared (KServe CRDs) is not available")
+def test_runtime_validates_against_the_kserve_crd(runtime):
+    assert crd_errors(SHARED, runtime.inputs) == []
+
+
+def test_a_misspelt_field_is_a_python_error():
+    with pytest.raises(ValidationError, match="auto_selct"):
+        SupportedModelFormat(name="onnx", auto_selct=True)
+    with pytest.raises(ValidationError, match="protocol_versions"):
+        ServingRuntimeSpec(supported_model_formats=[], protocol_versions=["v3"], containers=[])
