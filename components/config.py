@@ -87,11 +87,16 @@ class SystemNodePoolSettings(_Settings):
         return self
 
 
+class ExistingClusterSettings(_Settings):
+    context: str
+    """kubeconfig context of the cluster to install into ($KUBECONFIG or ~/.kube/config), e.g. kind-kserve."""
+
+
 class ClusterSettings(_Settings):
-    name: str
-    """GKE cluster name: lowercase letters, digits and hyphens, at most 40 characters."""
-    location: str
-    """A GCP region (regional cluster, control plane in three zones) or a zone (zonal cluster)."""
+    name: str | None = None
+    """GKE cluster name: lowercase letters, digits and hyphens, at most 40 characters. Required unless existing."""
+    location: str | None = None
+    """A GCP region (regional cluster) or zone (zonal cluster). Required unless existing."""
     release_channel: Literal["RAPID", "REGULAR", "STABLE", "EXTENDED"] = "REGULAR"
     """GKE release channel; GKE upgrades the control plane and nodes within it."""
     deletion_protection: bool = True
@@ -100,11 +105,13 @@ class ClusterSettings(_Settings):
     """Pulumi `protect` on the cluster: `pulumi up`/`destroy` refuse to delete or replace it."""
     system_node_pool: SystemNodePoolSettings = SystemNodePoolSettings()
     """The CPU pool for cluster services; GPU nodes are tainted so these never land there."""
+    existing: ExistingClusterSettings | None = None
+    """Use an existing cluster instead of creating one on GKE: no GCP resources and no GPUs."""
 
     @field_validator("name")
     @classmethod
-    def _gke_name(cls, name: str) -> str:
-        if not _GKE_NAME.match(name):
+    def _gke_name(cls, name: str | None) -> str | None:
+        if name is not None and not _GKE_NAME.match(name):
             raise ValueError(
                 "must be 1-40 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen"
             )
@@ -112,23 +119,40 @@ class ClusterSettings(_Settings):
 
     @field_validator("location")
     @classmethod
-    def _gcp_location(cls, location: str) -> str:
-        if gcp_catalog.region_of(location) is None:
+    def _gcp_location(cls, location: str | None) -> str | None:
+        if location is not None and gcp_catalog.region_of(location) is None:
             raise ValueError(
                 "must be a GCP region (e.g. us-central1) or zone (e.g. us-central1-a); "
                 f"known regions: {', '.join(sorted(gcp_catalog.REGIONS))}"
             )
         return location
 
+    @model_validator(mode="after")
+    def _gke_or_existing(self) -> ClusterSettings:
+        problems = []
+        if self.existing is not None:
+            for field in sorted(self.model_fields_set - {"existing"}):
+                alias = type(self).model_fields[field].alias or field
+                problems.append(Problem(alias, getattr(self, field), "is a GKE setting; remove it, or remove existing"))
+        else:
+            problems += [
+                Problem(field, MISSING, "is required (or set existing to use an existing cluster)")
+                for field in ("name", "location")
+                if getattr(self, field) is None
+            ]
+        if problems:
+            raise SettingsError(problems)
+        return self
+
     @property
     def region(self) -> str:
-        region = gcp_catalog.region_of(self.location)
-        assert region is not None  # checked by the validator
+        region = gcp_catalog.region_of(self.location or "")
+        assert region is not None  # checked by the validators
         return region
 
     @property
     def is_regional(self) -> bool:
-        return not gcp_catalog.is_zone(self.location)
+        return not gcp_catalog.is_zone(self.location or "")
 
 
 class GpuNodePoolSettings(_Settings):
@@ -314,6 +338,16 @@ def split_image(image: str) -> tuple[str, str | None, str | None]:
     return repository, tag or None, digest or None
 
 
+def cpu_millis(quantity: str) -> int:
+    return int(quantity[:-1]) if quantity.endswith("m") else int(float(quantity) * 1000)
+
+
+def memory_mib(quantity: str) -> int:
+    units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024, "Ti": 1024 * 1024}
+    unit = quantity[-2:]
+    return int(float(quantity[:-2]) * units[unit])
+
+
 class TritonSettings(_Settings):
     image: str = "nvcr.io/nvidia/tritonserver:25.01-py3"
     """Triton image, pinned by tag (YY.MM-py3) or digest; never `latest`. Needs a driver the GPU pool installs."""
@@ -321,6 +355,26 @@ class TritonSettings(_Settings):
     """Size of the memory-backed /dev/shm (Python backend, large tensors); counts against the pod's memory."""
     startup_timeout_seconds: int = Field(900, ge=60, le=7200)
     """How long a replica may take to start and load its models before Kubernetes restarts it."""
+    cpu: str | None = None
+    """CPU per GPU of a replica (per replica without GPUs), e.g. 4 or 500m. Default: one GPU's share of the GPU
+    machine, or 1 on a cluster without GPUs."""
+    memory: str | None = None
+    """Memory per GPU of a replica (per replica without GPUs), e.g. 16Gi. Default: one GPU's share of the GPU
+    machine, or 2Gi on a cluster without GPUs."""
+
+    @field_validator("cpu")
+    @classmethod
+    def _cpu(cls, cpu: str | None) -> str | None:
+        if cpu is not None and (not re.match(r"^([0-9]+m|[0-9]+(\.[0-9]{1,3})?)$", cpu) or cpu_millis(cpu) < 100):
+            raise ValueError("must be a CPU quantity of at least 100m, such as 500m, 2 or 3.5")
+        return cpu
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, memory: str | None) -> str | None:
+        if memory is not None and (not re.match(r"^[0-9]+(\.[0-9]+)?(Mi|Gi)$", memory) or memory_mib(memory) < 256):
+            raise ValueError("must be a memory quantity of at least 256Mi, in Mi or Gi, such as 512Mi or 16Gi")
+        return memory
 
     @field_validator("image")
     @classmethod
@@ -372,8 +426,8 @@ class InferenceServiceSettings(_Settings):
     """Format version, matched exactly: tensorrt 8, onnx 1, tensorflow 1 or 2, pytorch 1, triton 2."""
     storage_uri: str
     """Where the model repository is: gs://, s3://, https://, pvc://, hf:// or oci://."""
-    gpus: int = Field(1, ge=1)
-    """GPUs per replica; at most what one GPU node has."""
+    gpus: int = Field(1, ge=0)
+    """GPUs per replica; at most what one GPU node has (0 on a cluster without GPUs)."""
     min_replicas: int = 1
     """Fewest replicas (at least 1: Standard mode has no scale-to-zero)."""
     max_replicas: int = Field(1, ge=1)
@@ -488,20 +542,56 @@ class GcpSettings(_Settings):
         return region
 
 
+# What a Triton replica gets on a cluster without GPUs, unless triton.cpu/memory say otherwise.
+CPU_ONLY_REPLICA = gcp_catalog.GpuShare(cpu_millis=1000, memory_mib=2048)
+
+
 class StackSettings(_Settings):
     """Everything one stack is configured with."""
 
-    gcp: GcpSettings
+    production: bool = False
+    """Marks a production stack: refuses spot GPUs, unprotected cluster or CRDs, and fewer than 2 replicas."""
+    gcp: GcpSettings | None = None
     cluster: ClusterSettings
-    gpu_node_pool: GpuNodePoolSettings
+    gpu_node_pool: GpuNodePoolSettings | None = None
     kserve: KServeSettings = KServeSettings()
     triton: TritonSettings = TritonSettings()
     model_storage: ModelStorageSettings = ModelStorageSettings()
     inference_services: list[InferenceServiceSettings] = []
 
+    @property
+    def on_gke(self) -> bool:
+        return self.cluster.existing is None
+
+    @property
+    def replica_size(self) -> gcp_catalog.GpuShare:
+        """CPU and memory per GPU of a replica (per replica on a cluster without GPUs)."""
+        pool = self.gpu_node_pool
+        default = gcp_catalog.gpu_share(pool.machine_type, pool.gpus_per_node) if pool else CPU_ONLY_REPLICA
+        return gcp_catalog.GpuShare(
+            cpu_millis(self.triton.cpu) if self.triton.cpu else default.cpu_millis,
+            memory_mib(self.triton.memory) if self.triton.memory else default.memory_mib,
+        )
+
     @model_validator(mode="after")
     def _consistent(self) -> StackSettings:
+        problems = self._gke_problems() if self.on_gke else self._existing_cluster_problems()
+        problems += self._inference_service_problems()
+        if self.production:
+            problems += self._production_problems()
+        if problems:
+            raise SettingsError(problems)
+        return self
+
+    def _gke_problems(self) -> list[Problem]:
         problems: list[Problem] = []
+        if self.gcp is None:
+            problems.append(Problem("gcp:project", MISSING, "is required for a GKE cluster (and gcp:region)"))
+        if self.gpu_node_pool is None:
+            problems.append(Problem("gpuNodePool", MISSING, "is required for a GKE cluster"))
+        if problems:
+            return problems
+        assert self.gcp is not None and self.gpu_node_pool is not None
         if self.cluster.region != self.gcp.region:
             problems.append(
                 Problem(
@@ -519,10 +609,71 @@ class StackSettings(_Settings):
                         f"must be a zone of the cluster's region {self.cluster.region} (e.g. {self.cluster.region}-a)",
                     )
                 )
-        problems += self._inference_service_problems()
-        if problems:
-            raise SettingsError(problems)
-        return self
+        share = gcp_catalog.gpu_share(self.gpu_node_pool.machine_type, self.gpu_node_pool.gpus_per_node)
+        if self.triton.cpu and cpu_millis(self.triton.cpu) > share.cpu_millis:
+            problems.append(
+                Problem("triton.cpu", self.triton.cpu, f"one GPU of the pool's machine comes with {share.cpu_millis}m")
+            )
+        if self.triton.memory and memory_mib(self.triton.memory) > share.memory_mib:
+            problems.append(
+                Problem(
+                    "triton.memory",
+                    self.triton.memory,
+                    f"one GPU of the pool's machine comes with {share.memory_mib}Mi",
+                )
+            )
+        return problems
+
+    def _existing_cluster_problems(self) -> list[Problem]:
+        problems: list[Problem] = []
+        if self.gpu_node_pool is not None:
+            problems.append(
+                Problem(
+                    "gpuNodePool", "set", "an existing cluster gets no GKE node pool; remove it, or cluster.existing"
+                )
+            )
+        if self.model_storage.buckets:
+            problems.append(
+                Problem(
+                    "modelStorage.buckets",
+                    self.model_storage.buckets,
+                    "granting bucket access needs GKE Workload Identity; use modelStorage.publicBuckets",
+                )
+            )
+        for index, isvc in enumerate(self.inference_services):
+            if isvc.gpus:
+                problems.append(
+                    Problem(
+                        f"inferenceServices[{index}].gpus",
+                        isvc.gpus,
+                        "this cluster has no GPU pool: set gpus: 0 (Triton runs on the CPU)",
+                    )
+                )
+        return problems
+
+    def _production_problems(self) -> list[Problem]:
+        problems: list[Problem] = []
+        if not self.on_gke:
+            return [Problem("production", True, "a production stack must run on a GKE cluster this program manages")]
+        if self.gpu_node_pool is not None and self.gpu_node_pool.spot:
+            problems.append(Problem("gpuNodePool.spot", True, "production GPUs must be on-demand (spot is preempted)"))
+        for setting, value in (
+            ("cluster.deletionProtection", self.cluster.deletion_protection),
+            ("cluster.protect", self.cluster.protect),
+            ("kserve.protectCrds", self.kserve.protect_crds),
+        ):
+            if not value:
+                problems.append(Problem(setting, value, "must be true in a production stack"))
+        for index, isvc in enumerate(self.inference_services):
+            if isvc.min_replicas < 2:
+                problems.append(
+                    Problem(
+                        f"inferenceServices[{index}].minReplicas",
+                        isvc.min_replicas,
+                        "must be at least 2 in a production stack (one replica is one node failure from downtime)",
+                    )
+                )
+        return problems
 
     def _inference_service_problems(self) -> list[Problem]:
         problems: list[Problem] = []
@@ -535,7 +686,11 @@ class StackSettings(_Settings):
             if (isvc.namespace, isvc.name) in seen:
                 problems.append(Problem(f"{where}.name", isvc.name, f"is already used in namespace {isvc.namespace}"))
             seen.add((isvc.namespace, isvc.name))
-            if isvc.gpus > pool.gpus_per_node:
+            if pool is not None and isvc.gpus == 0:
+                problems.append(
+                    Problem(f"{where}.gpus", 0, "must be at least 1: this stack serves models on its GPU pool")
+                )
+            if pool is not None and isvc.gpus > pool.gpus_per_node:
                 problems.append(
                     Problem(
                         f"{where}.gpus",
@@ -570,8 +725,8 @@ class StackSettings(_Settings):
                     )
                 )
         wanted = sum(isvc.min_replicas * isvc.gpus for isvc in self.inference_services)
-        capacity = pool.max_nodes * pool.gpus_per_node
-        if wanted > capacity:
+        capacity = pool.max_nodes * pool.gpus_per_node if pool else 0
+        if pool is not None and wanted > capacity:
             problems.append(
                 Problem(
                     "inferenceServices",
@@ -584,7 +739,7 @@ class StackSettings(_Settings):
 
 
 # Settings read from the project's namespace (`kserve-triton:<key>`), and from `gcp:`.
-PROJECT_KEYS = ("cluster", "gpuNodePool", "kserve", "triton", "modelStorage", "inferenceServices")
+PROJECT_KEYS = ("production", "cluster", "gpuNodePool", "kserve", "triton", "modelStorage", "inferenceServices")
 GCP_KEYS = ("project", "region")
 
 
@@ -608,12 +763,14 @@ def load() -> StackSettings:
         try:
             value = project_config.get_object(key)
         except pulumi.ConfigTypeError:
-            problems.append(Problem(key, project_config.get(key), "must be a YAML object or list"))
+            problems.append(Problem(key, project_config.get(key), "must be YAML (an object, a list or true/false)"))
             continue
         if value is not None:
             raw[key] = value
     gcp_config = pulumi.Config("gcp")
-    raw["gcp"] = {key: gcp_config.get(key) for key in GCP_KEYS if gcp_config.get(key) is not None}
+    gcp = {key: gcp_config.get(key) for key in GCP_KEYS if gcp_config.get(key) is not None}
+    if gcp:
+        raw["gcp"] = gcp
     if problems:
         raise ConfigError(problems)
     return parse(raw)

@@ -56,6 +56,44 @@ def _compose(*mutations: Mutation) -> Mutation:
     return mutate
 
 
+def _drop(key: str) -> Mutation:
+    def mutate(cfg: dict[str, Any]) -> None:
+        del cfg[key]
+
+    return mutate
+
+
+def _prod(cfg: dict[str, Any]) -> None:
+    """Mark the dev config production, and make it otherwise acceptable as such."""
+    cfg["kserve-triton:production"] = True
+    cfg["kserve-triton:cluster"].update(deletionProtection=True, protect=True)
+    cfg["kserve-triton:gpuNodePool"].update(spot=False, maxNodes=4)
+    cfg["kserve-triton:kserve"]["protectCrds"] = True
+    for isvc in cfg["kserve-triton:inferenceServices"]:
+        isvc.update(minReplicas=2, maxReplicas=2)
+
+
+def _existing(cfg: dict[str, Any]) -> None:
+    """Turn the dev config into an existing-cluster one that is otherwise acceptable."""
+    for key in ("gcp:project", "gcp:region", "kserve-triton:gpuNodePool"):
+        del cfg[key]
+    cfg["kserve-triton:cluster"] = {"existing": {"context": "kind-kserve"}}
+    cfg["kserve-triton:modelStorage"] = {}
+    cfg["kserve-triton:inferenceServices"] = [
+        {**isvc, "gpus": 0, "storageUri": "gs://kfserving-examples/x"}
+        for isvc in cfg["kserve-triton:inferenceServices"]
+    ]
+
+
+@pytest.mark.parametrize("make", [_prod, _existing], ids=["production", "existing cluster"])
+def test_the_baselines_the_refusals_start_from_are_accepted(make, pulumi_mocks, dev_config):
+    cfg = copy.deepcopy(dev_config)
+    make(cfg)
+    pulumi_mocks.configure(cfg)
+    pulumi_mocks.run_main()
+    assert pulumi_mocks.monitor.of_type("kubernetes:serving.kserve.io/v1beta1:InferenceService")
+
+
 # (mutation of the dev stack config, the setting the error must name, a phrase it must contain)
 REFUSALS: dict[str, tuple[Mutation, str, str]] = {
     "T4 on a g2 machine": (
@@ -213,7 +251,7 @@ REFUSALS: dict[str, tuple[Mutation, str, str]] = {
         "modelStorage.buckets",
     ),
     "more GPUs than a node has": (_isvc(0, gpus=2), "inferenceServices[0].gpus", "has 1 GPU(s)"),
-    "zero GPUs for a model": (_isvc(0, gpus=0), "inferenceServices[0].gpus", "greater than or equal to 1"),
+    "zero GPUs for a model on GKE": (_isvc(0, gpus=0), "inferenceServices[0].gpus", "serves models on its GPU pool"),
     "minReplicas above maxReplicas": (
         _isvc(0, minReplicas=2, maxReplicas=1),
         "inferenceServices[0].minReplicas",
@@ -246,6 +284,66 @@ REFUSALS: dict[str, tuple[Mutation, str, str]] = {
         "inferenceServices[0].storageURI",
         "known: name, namespace",
     ),
+    "spot GPUs in production": (_compose(_prod, _set("gpuNodePool", spot=True)), "gpuNodePool.spot", "on-demand"),
+    "an unprotected production cluster": (
+        _compose(_prod, _set("cluster", deletionProtection=False)),
+        "cluster.deletionProtection",
+        "production",
+    ),
+    "a production cluster Pulumi may delete": (
+        _compose(_prod, _set("cluster", protect=False)),
+        "cluster.protect",
+        "true",
+    ),
+    "unprotected CRDs in production": (
+        _compose(_prod, _set("kserve", protectCrds=False)),
+        "kserve.protectCrds",
+        "true",
+    ),
+    "a single replica in production": (
+        _compose(_prod, _isvc(0, minReplicas=1)),
+        "inferenceServices[0].minReplicas",
+        "at least 2",
+    ),
+    "GKE settings next to an existing cluster": (
+        _set("cluster", existing={"context": "kind-kserve"}),
+        "cluster.name",
+        "remove it, or remove existing",
+    ),
+    "a GPU pool on an existing cluster": (
+        _compose(
+            _existing,
+            _add_key(
+                "kserve-triton:gpuNodePool",
+                {"machineType": "g2-standard-8", "acceleratorType": "nvidia-l4", "maxNodes": 1},
+            ),
+        ),
+        "gpuNodePool",
+        "no GKE node pool",
+    ),
+    "GPUs on an existing cluster": (_compose(_existing, _isvc(0, gpus=1)), "inferenceServices[0].gpus", "gpus: 0"),
+    "bucket grants on an existing cluster": (
+        _compose(_existing, _set("modelStorage", buckets=["team-models"])),
+        "modelStorage.buckets",
+        "Workload Identity",
+    ),
+    "production on an existing cluster": (
+        _compose(_existing, _add_key("kserve-triton:production", True)),
+        "production",
+        "GKE",
+    ),
+    "a GKE stack without a project": (_drop("gcp:project"), "gcp:project", "is required"),
+    "a GKE stack without any gcp settings": (
+        _compose(_drop("gcp:project"), _drop("gcp:region")),
+        "gcp:project",
+        "required for a GKE cluster",
+    ),
+    "a GKE stack without a GPU pool": (_drop("kserve-triton:gpuNodePool"), "gpuNodePool", "required for a GKE cluster"),
+    "a GKE cluster without a name": (_without("cluster", "name"), "cluster.name", "is required"),
+    "more CPU than a GPU comes with": (_set("triton", cpu="16"), "triton.cpu", "7300m"),
+    "a CPU quantity that is not one": (_set("triton", cpu="two"), "triton.cpu", "CPU quantity"),
+    "a memory quantity without a unit": (_set("triton", memory="2048"), "triton.memory", "memory quantity"),
+    "production that is not a boolean": (_add_key("kserve-triton:production", "yes"), "production", "YAML"),
     "an invalid project ID": (_gcp("project", "My Project"), "gcp:project", "project ID"),
     "an unknown gcp:region": (_gcp("region", "us-middle1"), "gcp:region", "GCP region"),
     "an unknown top-level setting": (

@@ -1,0 +1,101 @@
+"""Each stack file, run through the real __main__.py: what that environment gets."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import ROOT, stack_config
+
+ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+CSR = "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime"
+NODE_POOL = "gcp:container/nodePool:NodePool"
+
+
+def deploy(harness, stack: str):
+    harness.configure(stack_config(ROOT / f"Pulumi.{stack}.yaml"))
+    harness.run_main()
+    return harness.monitor
+
+
+@pytest.fixture
+def dev(pulumi_mocks):
+    return deploy(pulumi_mocks, "dev")
+
+
+@pytest.fixture
+def prod(pulumi_mocks):
+    return deploy(pulumi_mocks, "prod")
+
+
+@pytest.fixture
+def local(pulumi_mocks):
+    return deploy(pulumi_mocks, "local")
+
+
+def test_dev_is_the_cheapest_useful_gpu_set_up(dev):
+    cluster = dev.one("gcp:container/cluster:Cluster")
+    gpu = dev.one(NODE_POOL, "gpu").inputs
+    assert cluster.inputs["location"] == "us-central1-a", "zonal: no regional control-plane fee"
+    assert cluster.inputs["deletionProtection"] is False and cluster.protect is False
+    assert dev.one("kubernetes:helm.sh/v3:Release", "kserve-crd").protect is False
+    assert gpu["nodeConfig"]["spot"] is True
+    assert gpu["nodeConfig"]["guestAccelerators"][0]["type"] in ("nvidia-l4", "nvidia-tesla-t4")
+    assert gpu["nodeConfig"]["guestAccelerators"][0]["count"] == 1
+    assert gpu["autoscaling"]["totalMinNodeCount"] == 0, "scales to zero when no model is deployed"
+
+
+def test_prod_is_regional_on_demand_replicated_and_protected(prod):
+    cluster = prod.one("gcp:container/cluster:Cluster")
+    gpu = prod.one(NODE_POOL, "gpu").inputs
+    assert cluster.inputs["location"] == "us-central1", "regional control plane"
+    assert cluster.inputs["deletionProtection"] is True
+    assert cluster.protect is True
+    assert prod.one("kubernetes:helm.sh/v3:Release", "kserve-crd").protect is True
+    assert gpu["nodeConfig"]["spot"] is False
+    assert len(gpu["nodeLocations"]) >= 2
+    services = prod.of_type(ISVC)
+    assert services
+    for isvc in services:
+        assert isvc.inputs["spec"]["predictor"]["minReplicas"] >= 2, isvc.name
+
+
+def test_prod_pool_holds_every_replica_at_minimum_and_a_spare_for_rollouts(prod):
+    gpu = prod.one(NODE_POOL, "gpu").inputs
+    capacity = gpu["autoscaling"]["totalMaxNodeCount"] * gpu["nodeConfig"]["guestAccelerators"][0]["count"]
+    for isvc in prod.of_type(ISVC):
+        predictor = isvc.inputs["spec"]["predictor"]
+        assert predictor["deploymentStrategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+    assert capacity >= sum(
+        i.inputs["spec"]["predictor"]["minReplicas"]
+        * int(i.inputs["spec"]["predictor"]["model"]["resources"]["limits"]["nvidia.com/gpu"])
+        for i in prod.of_type(ISVC)
+    )
+
+
+def test_local_creates_nothing_in_gcp_and_uses_the_kubeconfig_context(local):
+    assert [n.type for n in local.nodes.values() if n.type.startswith("gcp:")] == []
+    provider = local.one("pulumi:providers:kubernetes")
+    assert provider.inputs["context"] == "kind-kserve"
+    assert "kubeconfig" not in provider.inputs
+    for node in local.nodes.values():
+        if node.custom and node.type.startswith("kubernetes:"):
+            assert local.provider_of(node) is provider, node.name
+
+
+def test_local_runs_kserve_triton_and_a_cpu_model_without_gpus(local):
+    (container,) = local.one(CSR).inputs["spec"]["containers"]
+    assert container["resources"]["limits"] == {"cpu": "1000m", "memory": "2048Mi"}
+    assert "nodeSelector" not in local.one(CSR).inputs["spec"]
+    (isvc,) = local.of_type(ISVC)
+    predictor = isvc.inputs["spec"]["predictor"]
+    assert predictor["model"]["storageUri"] == "gs://kfserving-examples/models/torchscript"
+    assert "nvidia.com/gpu" not in predictor["model"]["resources"]["limits"]
+    assert "tolerations" not in predictor
+    releases = local.of_type("kubernetes:helm.sh/v3:Release")
+    assert {r.inputs["name"] for r in releases} == {"cert-manager", "kserve-crd", "kserve-resources"}
+    assert "nodeSelector" not in releases[0].inputs["values"]
+
+
+def test_local_model_reader_account_has_no_cloud_identity(local):
+    account = local.one("kubernetes:core/v1:ServiceAccount").inputs
+    assert "annotations" not in account["metadata"]
