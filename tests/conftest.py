@@ -1,30 +1,20 @@
-"""Runs the program (or one component) under Pulumi's mocks and records what it registers.
+"""Shared test set-up: run the program (or one component) under Pulumi's mocks, one run per test.
 
-`GraphMonitor` sees every `RegisterResourceRequest`: inputs as the engine receives them (camelCase),
-dependencies (explicit and implicit), the provider, and options such as protect, ignoreChanges and
-retainOnDelete that the plain `Mocks` interface does not expose (see ../shared/notes/pulumi.md §2).
-"""
+The mock harness itself lives in `kserve_triton/offline.py`, which `python -m kserve_triton render`
+uses too."""
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import json
 import os
-import runpy
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
-import yaml
-from pulumi.runtime import rpc
-from pulumi.runtime.mocks import MockMonitor
 
-ROOT = Path(__file__).resolve().parent.parent
-PROJECT = "kserve-triton"
+from kserve_triton.offline import ROOT, OfflineRun, is_secret, stack_config, unwrap_secret
+
+__all__ = ["ROOT", "STACK_FILES", "is_secret", "shared_dir", "stack_config", "unwrap_secret"]
+
 STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml"))
 
 
@@ -34,207 +24,9 @@ def shared_dir() -> Path | None:
     return candidate if candidate.is_dir() else None
 
 
-@dataclass
-class Node:
-    urn: str
-    type: str
-    name: str
-    custom: bool
-    parent: str
-    provider: str
-    dependencies: list[str]
-    property_dependencies: dict[str, list[str]]
-    protect: bool | None
-    ignore_changes: list[str]
-    delete_before_replace: bool
-    retain_on_delete: bool | None
-    aliases: list[str]
-    inputs: dict[str, Any]
-    outputs: dict[str, Any] = field(default_factory=dict)
-    registered_outputs: dict[str, Any] | None = None
-
-
-class GraphMonitor(MockMonitor):
-    """A mock monitor that keeps the full registration request of every resource."""
-
-    def __init__(self, mocks: pulumi.runtime.Mocks):
-        super().__init__(mocks)
-        self.nodes: dict[str, Node] = {}
-
-    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
-        if request.type == "pulumi:pulumi:Stack":
-            return super().RegisterResource(request)
-        urn = self.make_urn(request.parent, request.type, request.name)
-        if urn in self.nodes:  # the real engine refuses a duplicate URN; the mock would overwrite it
-            raise AssertionError(f"duplicate resource URN {urn}")
-        response = super().RegisterResource(request)
-        self.nodes[response.urn] = Node(
-            urn=response.urn,
-            type=request.type,
-            name=request.name,
-            custom=request.custom,
-            parent=request.parent,
-            provider=request.provider,
-            dependencies=sorted(request.dependencies),
-            property_dependencies={k: sorted(v.urns) for k, v in request.propertyDependencies.items()},
-            protect=request.protect if request.HasField("protect") else None,
-            ignore_changes=list(request.ignoreChanges),
-            delete_before_replace=request.deleteBeforeReplace,
-            retain_on_delete=request.retainOnDelete if request.HasField("retainOnDelete") else None,
-            aliases=[str(a) for a in request.aliases],
-            inputs=rpc.deserialize_properties(request.object),
-            outputs=rpc.deserialize_properties(response.object) if request.custom else {},
-        )
-        return response
-
-    def RegisterResourceOutputs(self, request):  # noqa: N802
-        if request.urn in self.nodes:
-            self.nodes[request.urn].registered_outputs = rpc.deserialize_properties(request.outputs)
-        return super().RegisterResourceOutputs(request)
-
-    # --- queries used by the tests -------------------------------------------------------------
-
-    def of_type(self, type_: str) -> list[Node]:
-        return [n for n in self.nodes.values() if n.type == type_]
-
-    def one(self, type_: str, name: str | None = None) -> Node:
-        found = [n for n in self.of_type(type_) if name is None or n.name == name]
-        assert len(found) == 1, f"expected one {type_} {name or ''}, found {[n.name for n in found]}"
-        return found[0]
-
-    def named(self, name: str) -> Node:
-        found = [n for n in self.nodes.values() if n.name == name]
-        assert len(found) == 1, f"expected one resource named {name}, found {len(found)}"
-        return found[0]
-
-    def children_of(self, parent: Node) -> list[Node]:
-        return [n for n in self.nodes.values() if n.parent == parent.urn]
-
-    def depends_on(self, node: Node, target: Node) -> bool:
-        """Whether the engine orders `node` after `target`: through dependencies or providers, transitively."""
-        seen: set[str] = set()
-        pending = self._edges(node)
-        while pending:
-            urn = pending.pop()
-            if urn == target.urn:
-                return True
-            if urn in seen or urn not in self.nodes:
-                continue
-            seen.add(urn)
-            pending.extend(self._edges(self.nodes[urn]))
-        return False
-
-    def _edges(self, node: Node) -> list[str]:
-        provider = self.provider_of(node)
-        return [*node.dependencies, *([provider.urn] if provider else [])]
-
-    def provider_of(self, node: Node) -> Node | None:
-        urn = node.provider.rsplit("::", 1)[0] if node.provider else ""
-        return self.nodes.get(urn)
-
-
-class Mocks(pulumi.runtime.Mocks):
-    """Echo inputs back as outputs and fill in what the cloud would compute (camelCase keys)."""
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        outputs = dict(args.inputs)
-        suffix = hashlib.sha1(args.name.encode()).hexdigest()[:7]
-        if args.typ == "gcp:serviceaccount/account:Account":
-            email = f"{args.inputs['accountId']}@{args.inputs.get('project', 'proj')}.iam.gserviceaccount.com"
-            project = args.inputs.get("project", "proj")
-            outputs.update(
-                email=email, member=f"serviceAccount:{email}", name=f"projects/{project}/serviceAccounts/{email}"
-            )
-        elif args.typ == "gcp:container/cluster:Cluster":
-            outputs.update(
-                endpoint="203.0.113.10",
-                masterAuth={"clusterCaCertificate": "Q0EtREFUQQ=="},
-            )
-        elif args.typ == "gcp:container/nodePool:NodePool":
-            outputs.setdefault("name", f"{args.name}-{suffix}")
-        elif args.typ.startswith("gcp:") and "name" not in outputs:
-            outputs["name"] = f"{args.name}-{suffix}"
-        return f"{args.name}-id", outputs
-
-    def call(self, args: pulumi.runtime.MockCallArgs):
-        return {}
-
-
-@dataclass(frozen=True)
-class Export:
-    value: Any
-    secret: bool
-
-
-class PulumiHarness:
-    """Runs Pulumi code under mocks with a given stack config; `monitor` holds what was registered."""
-
-    def __init__(self, stack: str = "test"):
-        self.mocks = Mocks()
-        self.monitor = GraphMonitor(self.mocks)
-        pulumi.runtime.set_mocks(self.mocks, project=PROJECT, stack=stack, preview=False, monitor=self.monitor)
-        self.exports: dict[str, Export] = {}
-
-    def configure(self, config: dict[str, Any], secret_keys: list[str] | None = None) -> None:
-        """Set the stack config, given as in a stack file (`gcp:project`, `kserve-triton:cluster`...)."""
-        pulumi.runtime.set_all_config({key: _config_string(value) for key, value in config.items()}, secret_keys or [])
-
-    def run(self, program: Callable[[], Any]) -> Any:
-        """Run `program` as a Pulumi program; returns once every registration has settled."""
-        result: dict[str, Any] = {}
-
-        @pulumi.runtime.test
-        def _run():
-            result["value"] = program()
-
-        _run()
-        return result.get("value")
-
-    def run_main(self) -> None:
-        """Run the real __main__.py with the current config; exports land in `self.exports`."""
-
-        def program():
-            runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
-            exported = pulumi.runtime.get_root_resource().outputs
-            names = sorted(exported)
-            values = [pulumi.Output.from_input(exported[n]) for n in names]
-            secrets = [v.is_secret() for v in values]
-
-            async def collect():
-                for name, value, secret in zip(names, values, secrets, strict=True):
-                    self.exports[name] = Export(await value.future(), await secret)
-
-            return pulumi.Output.from_input(asyncio.ensure_future(collect()))
-
-        self.run(program)
-
-
-def _config_string(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value)
-
-
-def stack_config(stack_file: Path) -> dict[str, Any]:
-    """The `config:` of a Pulumi.<stack>.yaml file."""
-    return yaml.safe_load(stack_file.read_text())["config"]
-
-
-# How a secret value reaches the engine on the wire (pulumi/runtime/rpc.py).
-_SECRET_SIGNATURE = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")
-
-
-def is_secret(value: Any) -> bool:
-    return isinstance(value, dict) and value.get(_SECRET_SIGNATURE[0]) == _SECRET_SIGNATURE[1]
-
-
-def unwrap_secret(value: Any) -> Any:
-    return value["value"] if is_secret(value) else value
-
-
 @pytest.fixture
-def pulumi_mocks() -> PulumiHarness:
-    return PulumiHarness()
+def pulumi_mocks() -> OfflineRun:
+    return OfflineRun()
 
 
 @pytest.fixture

@@ -74,6 +74,17 @@ def test_pull_requests_lint_test_then_preview_dev_and_prod_with_a_pr_comment(wor
     assert preview["permissions"]["pull-requests"] == "write"
 
 
+def test_pull_requests_render_both_stacks_diff_them_against_the_base_and_attach_them(workflow):
+    render = workflow["jobs"]["render"]
+    assert "pull_request" in render["if"]
+    runs = "\n".join(s.get("run", "") for s in render["steps"])
+    assert "-m kserve_triton render --stack dev --stack prod --out rendered/pr" in runs
+    assert "diff -ruN rendered/base rendered/pr" in runs
+    (upload,) = steps_using(render, "actions/upload-artifact")
+    assert upload["with"]["path"] == "rendered/"
+    assert "id-token" not in (render.get("permissions") or {}), "rendering needs no cloud credentials"
+
+
 def test_merges_deploy_dev_then_prod_behind_an_environment(workflow):
     jobs = workflow["jobs"]
     dev, prod = jobs["deploy-dev"], jobs["deploy-prod"]

@@ -1,0 +1,1 @@
+"""Tools around the kserve-triton Pulumi program: `python -m kserve_triton --help`."""

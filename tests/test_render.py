@@ -1,0 +1,119 @@
+"""`python -m kserve_triton render`: every stack rendered offline, valid, deterministic, secrets masked."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from schemas import builtin_errors, crd_errors
+
+from conftest import ROOT, STACK_FILES, shared_dir
+from kserve_triton.render import render
+
+STACKS = [f.name.split(".")[1] for f in STACK_FILES]
+SHARED = shared_dir()
+KSERVE_KINDS = {"InferenceService", "ClusterServingRuntime"}
+
+
+def files(tree: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(tree)): p.read_bytes() for p in sorted(tree.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_rendered_kubernetes_object_validates(stack, tmp_path):
+    target = render(stack, tmp_path)
+    documents = [yaml.safe_load(p.read_text()) for p in sorted((target / "kubernetes").glob("*.yaml"))]
+    objects = [d for d in documents if "kind" in d]
+    assert {d["kind"] for d in objects} >= {"Namespace", "ClusterServingRuntime", "InferenceService"}
+    for obj in objects:
+        if obj["kind"] in KSERVE_KINDS:
+            if SHARED is None:
+                pytest.skip("../shared (KServe CRDs) is not available")
+            assert crd_errors(SHARED, obj) == [], obj["metadata"]["name"]
+        else:
+            assert builtin_errors(obj) == [], obj["metadata"]["name"]
+    releases = [d["helmRelease"] for d in documents if "helmRelease" in d]
+    assert [r["name"] for r in releases] == ["cert-manager", "kserve-crd", "kserve-resources"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_rendering_is_deterministic(stack, tmp_path):
+    first = files(render(stack, tmp_path / "first"))
+    second = files(render(stack, tmp_path / "second"))
+    assert first == second
+
+
+def test_files_are_numbered_in_apply_order_and_the_diagram_shows_the_install_order(tmp_path):
+    target = render("dev", tmp_path)
+    order = (target / "apply-order.txt").read_text().splitlines()
+
+    def position(fragment: str) -> int:
+        (line,) = [line for line in order if fragment in line]
+        return int(line.split()[0])
+
+    chain = [
+        "NodePool-gke-system",
+        "HelmRelease-cert-manager-cert-manager",
+        "HelmRelease-kserve-kserve-crd",
+        "HelmRelease-kserve-kserve-resources",
+        "ClusterServingRuntime-kserve-tritonserver",
+        "InferenceService-models-torchscript-cifar10",
+    ]
+    positions = [position(step) for step in chain]
+    assert positions == sorted(positions)
+    assert position("NodePool-gpu") < position("InferenceService-models-tensorrt-resnet")
+
+    graph = (target / "graph.md").read_text()
+    ids = dict(re.findall(r'(r\d+)\["[^"<]+<br/>([^"]+)"\]', graph))
+    by_name = {name: node_id for node_id, name in ids.items()}
+    for before, after in [
+        ("cert-manager", "kserve-crd"),
+        ("kserve-crd", "kserve-resources"),
+        ("kserve-resources", "kserve-tritonserver"),
+        ("kserve-tritonserver", "torchscript-cifar10"),
+    ]:
+        assert f"{by_name[before]} --> {by_name[after]}" in graph, f"{before} --> {after}"
+    assert graph.startswith("# `dev`") and "```mermaid\nflowchart TD" in graph
+
+
+def test_secrets_stay_masked(tmp_path):
+    target = render("dev", tmp_path)
+    text = "".join(p.read_text() for p in target.rglob("*") if p.is_file())
+    assert "gke-gcloud-auth-plugin" not in text and "certificate-authority-data" not in text
+    assert yaml.safe_load((target / "outputs.yaml").read_text())["kubeconfig"] == "[secret]"
+
+
+def test_gcp_resources_are_rendered_with_their_options(tmp_path):
+    target = render("prod", tmp_path)
+    (cluster_file,) = (target / "gcp").glob("*-Cluster-gke-cluster.yaml")
+    cluster = yaml.safe_load(cluster_file.read_text())
+    assert cluster["type"] == "gcp:container/cluster:Cluster"
+    assert cluster["inputs"]["location"] == "us-central1"
+    assert cluster["pulumiOptions"]["protect"] is True
+
+
+def test_the_local_stack_renders_no_gcp_resources(tmp_path):
+    assert list((render("local", tmp_path) / "gcp").iterdir()) == []
+
+
+def test_command_line_renders_into_the_output_directory(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "kserve_triton", "render", "--stack", "local", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "local" / "graph.md").is_file()
+    refused = subprocess.run(
+        [sys.executable, "-m", "kserve_triton", "render", "--stack", "staging"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode == 2 and "invalid choice" in refused.stderr
