@@ -31,6 +31,7 @@ else:
         GkeClusterArgs(
             project=project,
             region=cluster_cfg.region,
+            production=settings.production,
             system_pool=SystemPoolArgs(**cluster_cfg.system_node_pool.model_dump()),
             **cluster_cfg.model_dump(include={"name", "location", "release_channel", "deletion_protection", "protect"}),
         ),

@@ -23,6 +23,9 @@ SERVICE_RANGE = "10.20.0.0/20"
 
 OAUTH_SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 
+# GCE label the policy pack reads to tell production stacks (policy/kserve_triton_policies.py).
+PRODUCTION_LABEL = "kserve-triton-production"
+
 
 @dataclass(frozen=True)
 class SystemPoolArgs:
@@ -42,6 +45,8 @@ class GkeClusterArgs:
     deletion_protection: bool
     protect: bool
     """Pulumi `protect` on the cluster: no delete or replace until it is turned off."""
+    production: bool
+    """Labels the cluster as production, which the policy pack (policy/) holds to production rules."""
     system_pool: SystemPoolArgs
 
 
@@ -123,6 +128,7 @@ class GkeCluster(pulumi.ComponentResource):
             workload_identity_config={"workload_pool": f"{args.project}.svc.id.goog"},
             enable_shielded_nodes=True,
             deletion_protection=args.deletion_protection,
+            resource_labels={"managed-by": "pulumi", PRODUCTION_LABEL: str(args.production).lower()},
             # GKE needs a first pool to create a cluster; it is removed as soon as the cluster exists.
             # It still gets our node account, so nothing ever runs as the default compute account.
             remove_default_node_pool=True,

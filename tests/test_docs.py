@@ -28,3 +28,12 @@ def test_pulumi_yaml_declares_every_project_setting():
         fields = [row[0].split(".", 1)[1] for row in config.reference() if row[0].startswith(f"{key}.")]
         for field in {f.split(".")[0].split("[")[0] for f in fields}:
             assert field in setting["description"], f"Pulumi.yaml's {key} description omits {field}"
+
+
+def test_readme_policy_table_lists_every_policy_at_its_level():
+    from kserve_triton_policies import POLICIES
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("<!-- policy-table:start -->") : readme.index("<!-- policy-table:end -->")]
+    rows = {line.split("|")[1].strip(" `"): line.split("|")[2].strip() for line in table.splitlines()[3:]}
+    assert rows == {p.name: p.enforcement_level.value for p in POLICIES}

@@ -21,6 +21,7 @@ def cluster_args(**overrides) -> GkeClusterArgs:
         release_channel="STABLE",
         deletion_protection=True,
         protect=True,
+        production=False,
         system_pool=SystemPoolArgs(machine_type="e2-standard-4", min_nodes=1, max_nodes=3),
     )
     values.update(overrides)
@@ -66,6 +67,12 @@ def test_managed_prometheus_and_dcgm_gpu_metrics_are_on(built):
     monitoring = built.one(CLUSTER).inputs["monitoringConfig"]
     assert "DCGM" in monitoring["enableComponents"]
     assert monitoring["managedPrometheus"] == {"enabled": True}
+
+
+def test_cluster_is_labelled_for_the_policy_pack(pulumi_mocks):
+    pulumi_mocks.run(lambda: GkeCluster("gke", cluster_args(production=True)))
+    labels = pulumi_mocks.monitor.one(CLUSTER).inputs["resourceLabels"]
+    assert labels == {"managed-by": "pulumi", "kserve-triton-production": "true"}
 
 
 def test_cluster_protect_follows_config(pulumi_mocks):

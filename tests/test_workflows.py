@@ -71,6 +71,9 @@ def test_pull_requests_lint_test_then_preview_dev_and_prod_with_a_pr_comment(wor
     assert pulumi["uses"] == "pulumi/actions@v7"
     assert pulumi["with"]["command"] == "preview"
     assert pulumi["with"]["comment-on-pr"] is True
+    assert pulumi["with"]["policyPacks"] == "policy", "every preview runs the policy pack"
+    runs = [s.get("run", "") for s in preview["steps"]]
+    assert any("pip install -r policy/requirements.txt" in r for r in runs)
     assert preview["permissions"]["pull-requests"] == "write"
 
 

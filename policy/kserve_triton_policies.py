@@ -1,0 +1,417 @@
+"""Security and cost guardrails for kserve-triton stacks, checked on every `pulumi preview`.
+
+Run: `pulumi preview --policy-pack policy`. Mandatory policies fail the preview; advisory ones warn.
+Resource properties are the engine's (camelCase inputs). A stack is production when its GKE cluster carries
+the `kserve-triton-production: "true"` label, which the program sets from the stack's `production` setting.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+MANDATORY, ADVISORY = EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY
+
+CSR = "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime"
+SR = "kubernetes:serving.kserve.io/v1alpha1:ServingRuntime"
+ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+CLUSTER = "gcp:container/cluster:Cluster"
+NODE_POOL = "gcp:container/nodePool:NodePool"
+GPU = "nvidia.com/gpu"
+PRODUCTION_LABEL = "kserve-triton-production"
+DEFAULT_MAX_GPU_NODES = 32
+
+
+# --- reading resources ---------------------------------------------------------------------------------
+
+
+def _containers(args: ResourceValidationArgs) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(where, container, pod-level spec) for the Triton runtime's containers and an InferenceService's model."""
+    spec = args.props.get("spec") or {}
+    if args.resource_type in (CSR, SR):
+        for container in spec.get("containers") or []:
+            yield f"container {container.get('name')}", container, spec
+    elif args.resource_type == ISVC:
+        predictor = spec.get("predictor") or {}
+        if "model" in predictor:
+            yield "predictor.model", predictor["model"], predictor
+        for container in predictor.get("containers") or []:
+            yield f"predictor container {container.get('name')}", container, predictor
+
+
+def _name(args: ResourceValidationArgs) -> str:
+    return (args.props.get("metadata") or {}).get("name") or args.name
+
+
+def _is_production(resources: Iterable[PolicyResource]) -> bool:
+    return any(
+        (r.props.get("resourceLabels") or {}).get(PRODUCTION_LABEL) == "true"
+        for r in resources
+        if r.resource_type == CLUSTER
+    )
+
+
+def _gpu_count(pool_props: dict[str, Any]) -> int:
+    accelerators = (pool_props.get("nodeConfig") or {}).get("guestAccelerators") or []
+    return int(sum(a.get("count") or 0 for a in accelerators))
+
+
+Check = Callable[[ResourceValidationArgs, ReportViolation], None]
+
+
+def _only(types: tuple[str, ...], check: Check) -> Check:
+    """Run `check` on resources of the given types only."""
+
+    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        if args.resource_type in types:
+            check(args, report)
+
+    return validate
+
+
+# --- containers ----------------------------------------------------------------------------------------
+
+
+def _non_root(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for where, container, pod in _containers(args):
+        context = container.get("securityContext") or {}
+        pod_context = pod.get("securityContext") or {}
+        if args.resource_type == ISVC and not context and not pod_context:
+            continue  # the model inherits the runtime container's securityContext
+        user = context.get("runAsUser", pod_context.get("runAsUser"))
+        non_root = context.get("runAsNonRoot", pod_context.get("runAsNonRoot"))
+        if user == 0 or non_root is False or (args.resource_type != ISVC and non_root is not True):
+            report(f"{_name(args)} {where}: must run as non-root (runAsNonRoot: true, runAsUser not 0)", None)
+
+
+def _no_escalation(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for where, container, _ in _containers(args):
+        context = container.get("securityContext") or {}
+        if args.resource_type == ISVC and not context:
+            continue
+        if context.get("privileged") is True or context.get("allowPrivilegeEscalation") is not False:
+            report(f"{_name(args)} {where}: set allowPrivilegeEscalation: false and never privileged", None)
+
+
+def _drop_all(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for where, container, _ in _containers(args):
+        context = container.get("securityContext") or {}
+        if args.resource_type == ISVC and not context:
+            continue
+        capabilities = context.get("capabilities") or {}
+        if "ALL" not in (capabilities.get("drop") or []) or capabilities.get("add"):
+            report(f"{_name(args)} {where}: capabilities must drop ALL and add none", None)
+
+
+def _seccomp(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for where, container, pod in _containers(args):
+        if args.resource_type == ISVC and not container.get("securityContext"):
+            continue
+        profile = (container.get("securityContext") or {}).get("seccompProfile") or (
+            (pod.get("securityContext") or {}).get("seccompProfile") or {}
+        )
+        if profile.get("type") not in ("RuntimeDefault", "Localhost"):
+            report(f"{_name(args)} {where}: seccompProfile must be RuntimeDefault", None)
+
+
+_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+
+
+def _image_pinned(image: str) -> bool:
+    if _DIGEST.search(image):
+        return True
+    last = image.rsplit("/", 1)[-1]
+    return ":" in last and last.rsplit(":", 1)[1] not in ("", "latest")
+
+
+def _pinned_images(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for where, container, _ in _containers(args):
+        image = container.get("image")
+        if image is not None and not _image_pinned(image):
+            report(f"{_name(args)} {where}: image {image!r} must be pinned to a tag or digest, never latest", None)
+        version = container.get("runtimeVersion")
+        if version in ("latest", ""):
+            report(f"{_name(args)} {where}: runtimeVersion must be a pinned tag, not {version!r}", None)
+    if args.resource_type in (CSR, SR):
+        for container in (args.props.get("spec") or {}).get("containers") or []:
+            if "image" not in container:
+                report(f"{_name(args)} container {container.get('name')}: has no image", None)
+
+
+# --- GPU scheduling ------------------------------------------------------------------------------------
+
+
+def _gpu_requests_equal_limits(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for where, container, _ in _containers(args):
+        resources = container.get("resources") or {}
+        requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
+        if (GPU in requests or GPU in limits) and str(requests.get(GPU, limits.get(GPU))) != str(limits.get(GPU)):
+            report(f"{_name(args)} {where}: {GPU} requests and limits must be equal (and set in limits)", None)
+
+
+def _gpu_toleration(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for where, container, pod in _containers(args):
+        limits = (container.get("resources") or {}).get("limits") or {}
+        if str(limits.get(GPU, "0")) in ("0", ""):
+            continue
+        tolerated = any(
+            t.get("key") == GPU
+            and t.get("effect") in (None, "", "NoSchedule")
+            and (t.get("operator") == "Exists" or t.get("value") == "present")
+            for t in pod.get("tolerations") or []
+        )
+        if not tolerated:
+            report(f"{_name(args)} {where}: requests a GPU but does not tolerate the {GPU} NoSchedule taint", None)
+
+
+def _runtime_priority_clash(args: StackValidationArgs, report: ReportViolation) -> None:
+    """KServe's webhook refuses two enabled runtimes auto-selecting the same format version at one priority."""
+    claims: dict[tuple[str, str, int], list[tuple[str, set[str]]]] = {}
+    for resource in args.resources:
+        if resource.resource_type not in (CSR, SR):
+            continue
+        spec = resource.props.get("spec") or {}
+        if spec.get("disabled") or spec.get("multiModel"):
+            continue
+        name = (resource.props.get("metadata") or {}).get("name") or resource.name
+        priorities: dict[str, set[int]] = {}
+        for entry in spec.get("supportedModelFormats") or []:
+            if entry.get("autoSelect"):
+                priorities.setdefault(entry["name"], set()).add(int(entry.get("priority") or 0))
+                key = (entry["name"], str(entry.get("version", "")), int(entry.get("priority") or 0))
+                claims.setdefault(key, []).append((name, set(spec.get("protocolVersions") or ["v1"])))
+        for format_name, found in priorities.items():
+            if len(found) > 1:
+                report(f"runtime {name} gives model format {format_name} different priorities {sorted(found)}", None)
+    for (format_name, version, priority), runtimes in sorted(claims.items()):
+        for index, (first, first_protocols) in enumerate(runtimes):
+            for second, second_protocols in runtimes[index + 1 :]:
+                if first_protocols & second_protocols:
+                    report(
+                        f"runtimes {first} and {second} both auto-select {format_name} {version} at priority "
+                        f"{priority}; KServe's webhook rejects that",
+                        None,
+                    )
+
+
+# --- GKE -----------------------------------------------------------------------------------------------
+
+
+def _workload_identity(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if not (args.props.get("workloadIdentityConfig") or {}).get("workloadPool"):
+        report("Workload Identity must be on (workloadIdentityConfig.workloadPool)", None)
+
+
+def _gke_metadata_on_gpu_nodes(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if (
+        _gpu_count(args.props)
+        and ((args.props.get("nodeConfig") or {}).get("workloadMetadataConfig") or {}).get("mode") != "GKE_METADATA"
+    ):
+        report("GPU nodes must run the GKE metadata server (workloadMetadataConfig.mode: GKE_METADATA)", None)
+
+
+def _shielded_nodes(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type == CLUSTER and args.props.get("enableShieldedNodes") is False:
+        report("shielded GKE nodes must stay on (enableShieldedNodes)", None)
+    if args.resource_type == NODE_POOL:
+        shielded = (args.props.get("nodeConfig") or {}).get("shieldedInstanceConfig") or {}
+        if shielded.get("enableSecureBoot") is not True or shielded.get("enableIntegrityMonitoring") is False:
+            report("nodes must boot shielded: enableSecureBoot and enableIntegrityMonitoring", None)
+
+
+def _no_default_compute_account(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type == CLUSTER and args.props.get("nodeConfig") is None:
+        if not args.props.get("removeDefaultNodePool"):
+            report("the default node pool would run as the default compute service account", None)
+        return
+    account = (args.props.get("nodeConfig") or {}).get("serviceAccount")
+    if not account or account == "default" or str(account).endswith("-compute@developer.gserviceaccount.com"):
+        report(f"nodes must run as a dedicated service account, not {account or 'the default compute account'}", None)
+
+
+def _release_channel(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    channel = (args.props.get("releaseChannel") or {}).get("channel")
+    if channel in (None, "", "UNSPECIFIED"):
+        report("the cluster must be enrolled in a release channel (RAPID, REGULAR, STABLE or EXTENDED)", None)
+
+
+def _bounded_gpu_pool(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if not _gpu_count(args.props):
+        return
+    autoscaling = args.props.get("autoscaling") or {}
+    bound = autoscaling.get("totalMaxNodeCount") or autoscaling.get("maxNodeCount")
+    limit = (args.get_config() or {}).get("maxGpuNodes", DEFAULT_MAX_GPU_NODES)
+    if not bound:
+        report("a GPU pool must autoscale to a bounded maxNodes (cost and GPU quota)", None)
+    elif bound > limit:
+        report(f"a GPU pool of up to {int(bound)} nodes exceeds the allowed {limit} (policy config maxGpuNodes)", None)
+
+
+def _production_protection(args: StackValidationArgs, report: ReportViolation) -> None:
+    if not _is_production(args.resources):
+        return
+    for resource in args.resources:
+        if resource.resource_type == CLUSTER:
+            if resource.props.get("deletionProtection") is not True:
+                report(f"production cluster {resource.name}: deletionProtection must be true", None)
+            if not resource.opts.protect:
+                report(f"production cluster {resource.name}: must be protected (Pulumi protect)", None)
+        is_crds = resource.resource_type == RELEASE and str(resource.props.get("chart", "")).endswith("/kserve-crd")
+        if is_crds and not resource.opts.protect:
+            report("production KServe CRDs must be protected: deleting them deletes every InferenceService", None)
+
+
+def _spot_outside_production(args: StackValidationArgs, report: ReportViolation) -> None:
+    if not _is_production(args.resources):
+        return
+    for resource in args.resources:
+        node_config = resource.props.get("nodeConfig") or {}
+        preemptible = node_config.get("spot") or node_config.get("preemptible")
+        if resource.resource_type == NODE_POOL and _gpu_count(resource.props) and preemptible:
+            report(f"production GPU pool {resource.name} must be on-demand, not spot or preemptible", None)
+
+
+# --- Helm and CRDs -------------------------------------------------------------------------------------
+
+_EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")
+
+
+def _helm_pinned(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    version = str(args.props.get("version") or "")
+    if not _EXACT_VERSION.match(version):
+        report(
+            f"Helm release {args.props.get('name', args.name)}: chart version must be pinned (got {version!r})", None
+        )
+
+
+def _crds_protected(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if str(args.props.get("chart", "")).endswith("/kserve-crd") and not args.opts.protect:
+        report("the KServe CRDs are not protected; deleting them deletes every InferenceService", None)
+
+
+# --- the pack ------------------------------------------------------------------------------------------
+
+_CONTAINERS = (CSR, SR, ISVC)
+
+POLICIES = [
+    ResourceValidationPolicy(
+        "triton-non-root",
+        "Triton runtime and InferenceService containers run as non-root.",
+        _only(_CONTAINERS, _non_root),
+        MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        "triton-no-privilege-escalation",
+        "Containers never escalate privileges and are never privileged.",
+        _only(_CONTAINERS, _no_escalation),
+        MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        "triton-drop-all-capabilities",
+        "Containers drop all Linux capabilities.",
+        _only(_CONTAINERS, _drop_all),
+        MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        "triton-seccomp-runtime-default",
+        "Containers run with the RuntimeDefault seccomp profile.",
+        _only(_CONTAINERS, _seccomp),
+        MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        "images-pinned",
+        "Images are pinned to a tag or digest, never latest.",
+        _only(_CONTAINERS, _pinned_images),
+        MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        "gpu-requests-equal-limits",
+        "An InferenceService requesting nvidia.com/gpu has equal requests and limits.",
+        _only(_CONTAINERS, _gpu_requests_equal_limits),
+        MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        "gpu-taint-tolerated",
+        "An InferenceService requesting nvidia.com/gpu tolerates the GPU nodes' taint.",
+        _only((ISVC,), _gpu_toleration),
+        MANDATORY,
+    ),
+    StackValidationPolicy(
+        "runtime-priorities-do-not-clash",
+        "No two enabled runtimes auto-select the same model format version at the same priority.",
+        _runtime_priority_clash,
+        MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        "gke-workload-identity",
+        "GKE clusters have Workload Identity on.",
+        _only((CLUSTER,), _workload_identity),
+        MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        "gke-metadata-server-on-gpu-nodes",
+        "GPU node pools run the GKE metadata server (Workload Identity for pods).",
+        _only((NODE_POOL,), _gke_metadata_on_gpu_nodes),
+        MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        "gke-shielded-nodes",
+        "Clusters keep shielded nodes on; node pools use secure boot and integrity monitoring.",
+        _only((CLUSTER, NODE_POOL), _shielded_nodes),
+        MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        "gke-no-default-compute-service-account",
+        "Nodes never run as the default compute service account.",
+        _only((CLUSTER, NODE_POOL), _no_default_compute_account),
+        MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        "gke-release-channel",
+        "GKE clusters are enrolled in a release channel.",
+        _only((CLUSTER,), _release_channel),
+        MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        "gpu-pool-bounded",
+        "GPU node pools autoscale to a bounded maximum (cost, quota).",
+        _only((NODE_POOL,), _bounded_gpu_pool),
+        MANDATORY,
+    ),
+    StackValidationPolicy(
+        "production-is-protected",
+        "In production: GKE deletion protection on, and the cluster and KServe CRDs Pulumi-protected.",
+        _production_protection,
+        MANDATORY,
+    ),
+    StackValidationPolicy(
+        "spot-only-outside-production",
+        "Production GPU pools are on-demand; spot is for other stacks.",
+        _spot_outside_production,
+        MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        "helm-chart-pinned",
+        "Helm releases pin an exact chart version.",
+        _only((RELEASE,), _helm_pinned),
+        MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        "kserve-crds-protected",
+        "The KServe CRDs are Pulumi-protected (mandatory in production, via production-is-protected).",
+        _only((RELEASE,), _crds_protected),
+        ADVISORY,
+    ),
+]
