@@ -1,30 +1,90 @@
-"""Command line: `python -m kserve_triton render --stack dev --out rendered/`."""
+"""Command line:
+
+python -m kserve_triton render --stack dev --out rendered/
+python -m kserve_triton smoke-test --url http://127.0.0.1:8080 [--model NAME] [--request FILE] [--json]
+python -m kserve_triton smoke-test --isvc torchscript-cifar10 --namespace models [--context CTX]
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
-from kserve_triton.offline import ROOT
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _render(args: argparse.Namespace, stacks: list[str]) -> int:
+    from kserve_triton.render import render  # needs the Pulumi SDK, which the smoke-test venv does not have
+
+    for stack in args.stack or stacks:
+        print(f"{stack}: {render(stack, args.out)}")
+    return 0
+
+
+def _smoke_test(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from kserve_triton.smoke import PortForward, SmokeCheckError, SmokeTest, target_from_url
+
+    if (args.url is None) == (args.isvc is None):
+        parser.error("give either --url or --isvc (with --namespace)")
+    request = None
+    if args.request is not None:
+        try:
+            request = json.loads(args.request.read_text())
+        except (OSError, ValueError) as error:
+            parser.error(f"--request {args.request}: {error}")
+        if not isinstance(request, dict) or not isinstance(request.get("inputs"), list):
+            parser.error(f"--request {args.request}: not a V2 inference request (no 'inputs' list)")
+
+    def run(target):
+        if args.no_grpc:
+            target = type(target)(target.http_url, None, target.metrics_url)
+        if args.no_metrics:
+            target = type(target)(target.http_url, target.grpc_address, None)
+        return SmokeTest(target, args.model, request, timeout=args.timeout).run()
+
+    try:
+        if args.url is not None:
+            report = run(target_from_url(args.url, args.grpc, args.metrics))
+        else:
+            with PortForward(args.isvc, args.namespace, args.context) as target:
+                report = run(target)
+    except SmokeCheckError as failure:
+        print(f"smoke test failed: {failure}", file=sys.stderr)
+        return 1
+    print(report.as_json() if args.json else report.as_text())
+    return 0 if report.ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kserve_triton")
     commands = parser.add_subparsers(dest="command", required=True)
-    render = commands.add_parser("render", help="render stacks offline (no cloud, no Pulumi CLI)")
+
     stacks = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
+    render = commands.add_parser("render", help="render stacks offline (no cloud, no Pulumi CLI)")
     render.add_argument("--stack", action="append", choices=stacks, help="a stack to render (repeatable); default all")
     render.add_argument("--out", type=Path, default=Path("rendered"), help="output directory (default: rendered/)")
+
+    smoke = commands.add_parser("smoke-test", help="check a Triton InferenceService over the V2 protocol")
+    where = smoke.add_argument_group("where the server is (one of)")
+    where.add_argument("--url", help="base HTTP URL, e.g. http://127.0.0.1:8080 from kubectl port-forward")
+    where.add_argument("--isvc", help="InferenceService name: port-forward to its predictor with kubectl")
+    smoke.add_argument("--namespace", "-n", default="models", help="namespace of --isvc (default: models)")
+    smoke.add_argument("--context", help="kubeconfig context for --isvc (default: the current one)")
+    smoke.add_argument("--grpc", help="gRPC address host:port (default: the --url host, port 9000)")
+    smoke.add_argument("--metrics", help="metrics URL (default: http://<--url host>:8002/metrics)")
+    smoke.add_argument("--no-grpc", action="store_true", help="skip the gRPC checks")
+    smoke.add_argument("--no-metrics", action="store_true", help="skip the metrics check")
+    smoke.add_argument("--model", help="Triton model name (default: the server's only ready model)")
+    smoke.add_argument("--request", type=Path, help="V2 inference request JSON (default: zeros from the metadata)")
+    smoke.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default: 10)")
+    smoke.add_argument("--json", action="store_true", help="print the report as JSON")
+
     args = parser.parse_args(argv)
-
     if args.command == "render":
-        from kserve_triton.render import render as render_stack
-
-        for stack in args.stack or stacks:
-            target = render_stack(stack, args.out)
-            print(f"{stack}: {target}")
-    return 0
+        return _render(args, stacks)
+    return _smoke_test(args, smoke)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,38 @@ def shared_dir() -> Path | None:
     return candidate if candidate.is_dir() else None
 
 
+@pytest.fixture(scope="session")
+def triton_runtime_container():
+    """The kserve-container of the kserve-tritonserver runtime, as the program declares it."""
+    from components.gcp_catalog import GpuShare
+    from components.triton_runtime import TritonRuntimeArgs, runtime_spec
+
+    spec = runtime_spec(
+        TritonRuntimeArgs(
+            image="nvcr.io/nvidia/tritonserver:25.01-py3",
+            per_gpu=GpuShare(1000, 2048),
+            accelerator=None,
+            shm_size="1Gi",
+            startup_timeout_seconds=900,
+            kserve_controller=None,
+        )
+    )
+    (container,) = spec.containers
+    return container
+
+
+@pytest.fixture(scope="session")
+def triton_server(triton_runtime_container, tmp_path_factory):
+    """A real tritonserver running the runtime's container args (see tests/triton_server.py)."""
+    pytest.importorskip("pytriton", reason="nvidia-pytriton is installed in venv-triton (scripts/test)")
+    from triton_server import TritonServer
+
+    server = TritonServer(triton_runtime_container, tmp_path_factory.mktemp("triton"))
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def pulumi_mocks() -> OfflineRun:
     return OfflineRun()

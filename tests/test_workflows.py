@@ -97,6 +97,9 @@ def test_merges_deploy_dev_then_prod_behind_an_environment(workflow):
     assert prod["environment"] == "prod", "required reviewers are configured on the prod environment"
     assert [steps_using(j, "pulumi/actions")[0]["with"]["command"] for j in (dev, prod)] == ["up", "up"]
     assert [steps_using(j, "pulumi/actions")[0]["with"]["stack-name"] for j in (dev, prod)] == ["dev", "prod"]
+    smoke = dev["steps"][-1]["run"]
+    assert "kubectl wait --for=condition=Ready inferenceservice/torchscript-cifar10" in smoke
+    assert "scripts/smoke-test --isvc torchscript-cifar10 --namespace models --model cifar10" in smoke
 
 
 @pytest.mark.parametrize("job_name", ["preview", "deploy-dev", "deploy-prod"])
