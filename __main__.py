@@ -6,6 +6,7 @@ from components import config
 from components.existing_cluster import ExistingCluster, ExistingClusterArgs
 from components.gke_cluster import GkeCluster, GkeClusterArgs, SystemPoolArgs
 from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
+from components.image_cache import ImageCache, ImageCacheArgs, cached_image
 from components.inference_services import InferenceServiceArgs, InferenceServices, InferenceServicesArgs
 from components.kserve_platform import KServePlatform, KServePlatformArgs
 from components.model_storage import ModelStorageAccess, ModelStorageAccessArgs
@@ -21,6 +22,7 @@ cluster_cfg, gpu_cfg, kserve_cfg, triton_cfg = (
 )
 services = [InferenceServiceArgs(**isvc.model_dump()) for isvc in settings.inference_services]
 
+triton_image = triton_cfg.image
 if cluster_cfg.existing is not None:  # no GCP resources, no GPUs
     cluster = ExistingCluster("cluster", ExistingClusterArgs(context=cluster_cfg.existing.context))
     gpu_pool = model_access = None
@@ -36,6 +38,13 @@ else:
             **cluster_cfg.model_dump(include={"name", "location", "release_channel", "deletion_protection", "protect"}),
         ),
     )
+    image_cache = None
+    if settings.image_cache_on:
+        image_cache = ImageCache(
+            "images",
+            ImageCacheArgs(project=project, region=cluster_cfg.region, repository_id=settings.image_cache.repository),
+        )
+        triton_image = cached_image(triton_cfg.image, image_cache.prefix)
     gpu_pool = GpuNodePool(
         "gpu",
         GpuNodePoolArgs(
@@ -44,6 +53,8 @@ else:
             cluster_name=cluster_cfg.name,
             location=cluster_cfg.location,
             accelerator_count=gpu_cfg.gpus_per_node,
+            image_repository=image_cache.repository if image_cache else None,
+            depends_on=image_cache.apis if image_cache else [],
             **gpu_cfg.model_dump(exclude={"accelerator_count"}),
         ),
     )
@@ -76,7 +87,7 @@ kserve = KServePlatform(
 triton = TritonRuntime(
     "triton",
     TritonRuntimeArgs(
-        image=triton_cfg.image,
+        image=triton_image,
         per_gpu=settings.replica_size,
         accelerator=accelerator,
         shm_size=triton_cfg.shm_size,
@@ -99,7 +110,7 @@ inference = InferenceServices(
         depends_on=[
             triton.runtime,
             kserve.controller,
-            *([gpu_pool.node_pool] if gpu_pool else []),
+            *([gpu_pool.node_pool, *gpu_pool.image_bindings] if gpu_pool else []),
             *(model_access.bindings if model_access else []),
         ],
     ),

@@ -69,6 +69,8 @@ class _Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, frozen=True, use_attribute_docstrings=True)
 
 
+_DISK_IMAGE = re.compile(r"^(projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/)?global/images/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+_REPOSITORY_ID = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 _GKE_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
 
 
@@ -174,6 +176,19 @@ class GpuNodePoolSettings(_Settings):
     """Zones for the GPU nodes (must offer the GPU). Default: the cluster's zone(s)."""
     disk_size_gb: int = Field(200, ge=50, le=65536)
     """Boot disk size per GPU node in GB; the Triton image alone is about 15 GB unpacked."""
+    secondary_boot_disk: str | None = None
+    """Disk image with the Triton image preloaded (global/images/NAME or projects/P/global/images/NAME),
+    attached in container-image-cache mode; needs imageCache."""
+
+    @field_validator("secondary_boot_disk")
+    @classmethod
+    def _disk_image(cls, image: str | None) -> str | None:
+        if image is not None and not _DISK_IMAGE.match(image):
+            raise ValueError(
+                "must be a Compute Engine disk image: global/images/NAME or projects/PROJECT/global/images/NAME "
+                "(NAME: lowercase letters, digits and hyphens, at most 63)"
+            )
+        return image
 
     @property
     def gpus_per_node(self) -> int:
@@ -400,6 +415,21 @@ class TritonSettings(_Settings):
         return size
 
 
+class ImageCacheSettings(_Settings):
+    enabled: bool | None = None
+    """Pull nvcr.io images through an Artifact Registry proxy in the cluster's region, streamed to GPU nodes.
+    Default: on for GKE stacks; unavailable on an existing cluster."""
+    repository: str = "nvcr-remote"
+    """Artifact Registry repository ID of the nvcr.io proxy."""
+
+    @field_validator("repository")
+    @classmethod
+    def _repository_id(cls, repository: str) -> str:
+        if not _REPOSITORY_ID.match(repository):
+            raise ValueError("must be an Artifact Registry repository ID: lowercase letters, digits and hyphens")
+        return repository
+
+
 class ModelStorageSettings(_Settings):
     buckets: list[str] = []
     """GCS buckets the models are read from; the model service account gets read-only access to each."""
@@ -556,12 +586,17 @@ class StackSettings(_Settings):
     gpu_node_pool: GpuNodePoolSettings | None = None
     kserve: KServeSettings = KServeSettings()
     triton: TritonSettings = TritonSettings()
+    image_cache: ImageCacheSettings = ImageCacheSettings()
     model_storage: ModelStorageSettings = ModelStorageSettings()
     inference_services: list[InferenceServiceSettings] = []
 
     @property
     def on_gke(self) -> bool:
         return self.cluster.existing is None
+
+    @property
+    def image_cache_on(self) -> bool:
+        return self.image_cache.enabled if self.image_cache.enabled is not None else self.on_gke
 
     @property
     def replica_size(self) -> gcp_catalog.GpuShare:
@@ -609,6 +644,14 @@ class StackSettings(_Settings):
                         f"must be a zone of the cluster's region {self.cluster.region} (e.g. {self.cluster.region}-a)",
                     )
                 )
+        if self.gpu_node_pool.secondary_boot_disk and not self.image_cache_on:
+            problems.append(
+                Problem(
+                    "gpuNodePool.secondaryBootDisk",
+                    self.gpu_node_pool.secondary_boot_disk,
+                    "needs image streaming, which comes with imageCache: turn imageCache.enabled on",
+                )
+            )
         share = gcp_catalog.gpu_share(self.gpu_node_pool.machine_type, self.gpu_node_pool.gpus_per_node)
         if self.triton.cpu and cpu_millis(self.triton.cpu) > share.cpu_millis:
             problems.append(
@@ -626,6 +669,10 @@ class StackSettings(_Settings):
 
     def _existing_cluster_problems(self) -> list[Problem]:
         problems: list[Problem] = []
+        if self.image_cache.enabled:
+            problems.append(
+                Problem("imageCache.enabled", True, "the image cache is an Artifact Registry proxy for GKE nodes")
+            )
         if self.gpu_node_pool is not None:
             problems.append(
                 Problem(
@@ -739,7 +786,16 @@ class StackSettings(_Settings):
 
 
 # Settings read from the project's namespace (`kserve-triton:<key>`), and from `gcp:`.
-PROJECT_KEYS = ("production", "cluster", "gpuNodePool", "kserve", "triton", "modelStorage", "inferenceServices")
+PROJECT_KEYS = (
+    "production",
+    "cluster",
+    "gpuNodePool",
+    "kserve",
+    "triton",
+    "imageCache",
+    "modelStorage",
+    "inferenceServices",
+)
 GCP_KEYS = ("project", "region")
 
 
@@ -858,7 +914,8 @@ def reference() -> list[tuple[str, str, str]]:
                 default = f"`{json.dumps(field.default)}`"
             else:
                 default = f"`{field.default}`"
-            rows.append((path.replace("gcp.", "gcp:", 1), default, field.description or ""))
+            description = " ".join((field.description or "").split())
+            rows.append((path.replace("gcp.", "gcp:", 1), default, description))
 
     walk(StackSettings, "")
     return rows

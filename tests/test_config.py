@@ -75,7 +75,7 @@ def _prod(cfg: dict[str, Any]) -> None:
 
 def _existing(cfg: dict[str, Any]) -> None:
     """Turn the dev config into an existing-cluster one that is otherwise acceptable."""
-    for key in ("gcp:project", "gcp:region", "kserve-triton:gpuNodePool"):
+    for key in ("gcp:project", "gcp:region", "kserve-triton:gpuNodePool", "kserve-triton:imageCache"):
         del cfg[key]
     cfg["kserve-triton:cluster"] = {"existing": {"context": "kind-kserve"}}
     cfg["kserve-triton:modelStorage"] = {}
@@ -344,6 +344,34 @@ REFUSALS: dict[str, tuple[Mutation, str, str]] = {
     "a CPU quantity that is not one": (_set("triton", cpu="two"), "triton.cpu", "CPU quantity"),
     "a memory quantity without a unit": (_set("triton", memory="2048"), "triton.memory", "memory quantity"),
     "production that is not a boolean": (_add_key("kserve-triton:production", "yes"), "production", "YAML"),
+    "an image cache on an existing cluster": (
+        _compose(_existing, _add_key("kserve-triton:imageCache", {"enabled": True})),
+        "imageCache.enabled",
+        "Artifact Registry",
+    ),
+    "an invalid repository ID": (
+        _add_key("kserve-triton:imageCache", {"repository": "NVCR_proxy"}),
+        "imageCache.repository",
+        "repository ID",
+    ),
+    "a secondary boot disk that is not a disk image": (
+        _set("gpuNodePool", secondaryBootDisk="gs://bucket/triton.tar"),
+        "gpuNodePool.secondaryBootDisk",
+        "global/images/NAME",
+    ),
+    "a secondary boot disk image name with capitals": (
+        _set("gpuNodePool", secondaryBootDisk="global/images/Triton"),
+        "gpuNodePool.secondaryBootDisk",
+        "disk image",
+    ),
+    "a secondary boot disk without image streaming": (
+        _compose(
+            _add_key("kserve-triton:imageCache", {"enabled": False}),
+            _set("gpuNodePool", secondaryBootDisk="global/images/triton-25-01"),
+        ),
+        "gpuNodePool.secondaryBootDisk",
+        "needs image streaming",
+    ),
     "an invalid project ID": (_gcp("project", "My Project"), "gcp:project", "project ID"),
     "an unknown gcp:region": (_gcp("region", "us-middle1"), "gcp:region", "GCP region"),
     "an unknown top-level setting": (

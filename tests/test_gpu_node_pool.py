@@ -111,3 +111,46 @@ def test_component_outputs_the_generated_pool_name(pulumi_mocks):
     component = pulumi_mocks.monitor.one("kserve-triton:gke:GpuNodePool")
     assert component.registered_outputs["name"].startswith("gpu-")
     assert component.registered_outputs["serviceAccountEmail"] == "inference-gpu@my-project.iam.gserviceaccount.com"
+
+
+def build_with_cache(harness, secondary_boot_disk=None):
+    import pulumi_gcp as gcp
+
+    def program():
+        api = gcp.projects.Service("fs-api", service="containerfilesystem.googleapis.com")
+        repository = gcp.artifactregistry.Repository(
+            "nvcr", location="us-central1", repository_id="nvcr-remote", format="DOCKER"
+        )
+        GpuNodePool(
+            "gpu",
+            pool_args(image_repository=repository, secondary_boot_disk=secondary_boot_disk, depends_on=[api]),
+        )
+
+    harness.run(program)
+    return harness.monitor
+
+
+def test_without_an_image_cache_there_is_no_streaming_and_no_registry_grant(pool, pulumi_mocks):
+    assert "gcfsConfig" not in pool.inputs["nodeConfig"]
+    assert "secondaryBootDisks" not in pool.inputs["nodeConfig"]
+    assert pulumi_mocks.monitor.of_type("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember") == []
+
+
+def test_with_the_image_cache_nodes_stream_images_and_may_read_the_proxy(pulumi_mocks):
+    monitor = build_with_cache(pulumi_mocks)
+    pool = monitor.one(NODE_POOL)
+    assert pool.inputs["nodeConfig"]["gcfsConfig"] == {"enabled": True}
+    grant = monitor.one("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember")
+    assert grant.inputs["role"] == "roles/artifactregistry.reader"
+    assert grant.inputs["member"] == "serviceAccount:inference-gpu@my-project.iam.gserviceaccount.com"
+    assert grant.inputs["repository"] == monitor.one("gcp:artifactregistry/repository:Repository").outputs["name"]
+    assert grant.inputs["location"] == "us-central1"
+    assert monitor.depends_on(pool, grant)
+    assert monitor.depends_on(pool, monitor.one("gcp:projects/service:Service")), "streaming needs the API first"
+
+
+def test_a_secondary_boot_disk_is_attached_as_an_image_cache(pulumi_mocks):
+    pool = build_with_cache(pulumi_mocks, secondary_boot_disk="global/images/triton-25-01").one(NODE_POOL)
+    assert pool.inputs["nodeConfig"]["secondaryBootDisks"] == [
+        {"diskImage": "global/images/triton-25-01", "mode": "CONTAINER_IMAGE_CACHE"}
+    ]

@@ -99,3 +99,19 @@ def test_local_runs_kserve_triton_and_a_cpu_model_without_gpus(local):
 def test_local_model_reader_account_has_no_cloud_identity(local):
     account = local.one("kubernetes:core/v1:ServiceAccount").inputs
     assert "annotations" not in account["metadata"]
+
+
+@pytest.mark.parametrize(("stack", "project"), [("dev", "my-gcp-project"), ("prod", "my-gcp-project-prod")])
+def test_gke_stacks_pull_triton_through_the_regional_nvcr_proxy_and_stream_it(pulumi_mocks, stack, project):
+    monitor = deploy(pulumi_mocks, stack)
+    (container,) = monitor.one(CSR).inputs["spec"]["containers"]
+    assert container["image"] == f"us-central1-docker.pkg.dev/{project}/nvcr-remote/nvidia/tritonserver:25.01-py3"
+    assert monitor.one(NODE_POOL, "gpu").inputs["nodeConfig"]["gcfsConfig"] == {"enabled": True}
+    grant = monitor.one("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember")
+    for isvc in monitor.of_type(ISVC):
+        assert monitor.depends_on(isvc, grant), "no pod may pull before its node can read the proxy"
+
+
+def test_local_pulls_triton_straight_from_nvcr(local):
+    (container,) = local.one(CSR).inputs["spec"]["containers"]
+    assert container["image"] == "nvcr.io/nvidia/tritonserver:25.01-py3"
