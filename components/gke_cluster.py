@@ -50,6 +50,27 @@ class GkeClusterArgs:
     system_pool: SystemPoolArgs
 
 
+def node_service_account(
+    name: str, project: str, cluster_name: str, purpose: str, parent: pulumi.Resource
+) -> tuple[gcp.serviceaccount.Account, gcp.projects.IAMMember]:
+    """A dedicated node service account holding only the node role (never the default compute account)."""
+    account = gcp.serviceaccount.Account(
+        name,
+        account_id=service_account_id(cluster_name, purpose),
+        display_name=f"GKE {cluster_name} {purpose} nodes",
+        project=project,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    role = gcp.projects.IAMMember(
+        f"{name}-role",
+        project=project,
+        role=NODE_SERVICE_ACCOUNT_ROLE,
+        member=account.member,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return account, role
+
+
 def workload_metadata() -> dict:
     return {"mode": "GKE_METADATA"}
 
@@ -75,19 +96,8 @@ class GkeCluster(pulumi.ComponentResource):
         super().__init__("kserve-triton:gke:GkeCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        self.node_service_account = gcp.serviceaccount.Account(
-            f"{name}-system-nodes",
-            account_id=service_account_id(args.name, "sys"),
-            display_name=f"GKE {args.name} system nodes",
-            project=args.project,
-            opts=child,
-        )
-        self.node_service_account_role = gcp.projects.IAMMember(
-            f"{name}-system-nodes-role",
-            project=args.project,
-            role=NODE_SERVICE_ACCOUNT_ROLE,
-            member=self.node_service_account.member,
-            opts=child,
+        self.node_service_account, self.node_service_account_role = node_service_account(
+            f"{name}-system-nodes", args.project, args.name, "sys", parent=self
         )
 
         self.network = gcp.compute.Network(

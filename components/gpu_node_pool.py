@@ -7,13 +7,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_gcp as gcp
 
-from components.gke_cluster import (
-    NODE_SERVICE_ACCOUNT_ROLE,
-    OAUTH_SCOPES,
-    shielded_instance,
-    workload_metadata,
-)
-from components.naming import NODE_ROLE_LABEL, service_account_id
+from components.gke_cluster import OAUTH_SCOPES, node_service_account, shielded_instance, workload_metadata
+from components.naming import NODE_ROLE_LABEL
 
 # GKE adds this taint itself only in some cases (not when every pool is a GPU pool, nor to existing
 # nodes); declaring it keeps CPU pods off GPU nodes in every case. Pods that request nvidia.com/gpu
@@ -59,19 +54,8 @@ class GpuNodePool(pulumi.ComponentResource):
         super().__init__("kserve-triton:gke:GpuNodePool", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        self.service_account = gcp.serviceaccount.Account(
-            f"{name}-nodes",
-            account_id=service_account_id(args.cluster_name, "gpu"),
-            display_name=f"GKE {args.cluster_name} GPU nodes",
-            project=args.project,
-            opts=child,
-        )
-        self.service_account_role = gcp.projects.IAMMember(
-            f"{name}-nodes-role",
-            project=args.project,
-            role=NODE_SERVICE_ACCOUNT_ROLE,
-            member=self.service_account.member,
-            opts=child,
+        self.service_account, self.service_account_role = node_service_account(
+            f"{name}-nodes", args.project, args.cluster_name, "gpu", parent=self
         )
 
         # Nodes pull images with their own account, so it needs to read the proxy repository.
