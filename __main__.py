@@ -65,6 +65,7 @@ else:
             cluster_name=cluster_cfg.name,
             buckets=settings.model_storage.buckets,
             namespaces=sorted({s.namespace for s in services}),
+            workload_pool_owner=[cluster.cluster],
         ),
     )
 in_cluster = pulumi.ResourceOptions(providers=[cluster.provider])

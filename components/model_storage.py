@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_gcp as gcp
@@ -23,6 +23,9 @@ class ModelStorageAccessArgs:
     """GCS buckets to grant read-only access to."""
     namespaces: list[str]
     """Namespaces whose `model-reader` Kubernetes service account may act as the model reader."""
+    workload_pool_owner: list[pulumi.Resource] = field(default_factory=list)
+    """The cluster whose Workload Identity creates `<project>.svc.id.goog`: IAM refuses bindings to a
+    workload pool that does not exist yet."""
 
 
 class ModelStorageAccess(pulumi.ComponentResource):
@@ -60,7 +63,7 @@ class ModelStorageAccess(pulumi.ComponentResource):
                 service_account_id=self.service_account.name,
                 role="roles/iam.workloadIdentityUser",
                 member=f"serviceAccount:{args.project}.svc.id.goog[{namespace}/{MODEL_READER_KSA}]",
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=args.workload_pool_owner),
             )
             for namespace in args.namespaces
         ]

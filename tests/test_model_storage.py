@@ -9,17 +9,22 @@ from components.model_storage import ModelStorageAccess, ModelStorageAccessArgs
 
 @pytest.fixture
 def access(pulumi_mocks):
-    pulumi_mocks.run(
-        lambda: ModelStorageAccess(
+    import pulumi_gcp as gcp
+
+    def program():
+        cluster = gcp.container.Cluster("cluster", workload_identity_config={"workload_pool": "my-project.svc.id.goog"})
+        ModelStorageAccess(
             "models",
             ModelStorageAccessArgs(
                 project="my-project",
                 cluster_name="inference",
                 buckets=["team-models", "shared-weights"],
                 namespaces=["models", "research"],
+                workload_pool_owner=[cluster],
             ),
         )
-    )
+
+    pulumi_mocks.run(program)
     return pulumi_mocks.monitor
 
 
@@ -50,6 +55,12 @@ def test_each_namespaces_model_reader_may_impersonate_it(access):
     for binding in bindings:
         assert binding.inputs["role"] == "roles/iam.workloadIdentityUser"
         assert binding.inputs["serviceAccountId"] == f"projects/my-project/serviceAccounts/{EMAIL}"
+
+
+def test_workload_identity_bindings_wait_for_the_cluster_that_creates_the_pool(access):
+    cluster = access.one("gcp:container/cluster:Cluster")
+    for binding in access.of_type("gcp:serviceaccount/iAMMember:IAMMember"):
+        assert cluster.urn in binding.dependencies
 
 
 def test_no_keys_are_ever_created(access):
