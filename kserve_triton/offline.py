@@ -135,23 +135,24 @@ class GraphMonitor(MockMonitor):
             pending.extend(self.edges(self.nodes[urn]))
         return False
 
+    def prerequisites(self, node: Node) -> set[str]:
+        """URNs of the custom resources `node` waits for; a dependency on a component means on its resources."""
+        found: set[str] = set()
+        pending = self.edges(node)
+        while pending:
+            urn = pending.pop()
+            if urn not in self.nodes:
+                continue
+            if self.nodes[urn].custom:
+                found.add(urn)
+            else:
+                pending.extend(c.urn for c in self.children_of(self.nodes[urn]))
+        return found
+
     def apply_order(self) -> list[Node]:
         """Custom resources in an order `pulumi up` may create them: dependencies first, ties by type/name."""
         custom = {urn: n for urn, n in self.nodes.items() if n.custom}
-
-        def prerequisites(node: Node) -> set[str]:
-            """Custom resources this one waits for; a dependency on a component means on its resources."""
-            found: set[str] = set()
-            pending = self.edges(node)
-            while pending:
-                urn = pending.pop()
-                if urn in custom:
-                    found.add(urn)
-                elif urn in self.nodes:
-                    pending.extend(c.urn for c in self.children_of(self.nodes[urn]))
-            return found
-
-        waiting = {urn: prerequisites(n) for urn, n in custom.items()}
+        waiting = {urn: self.prerequisites(n) for urn, n in custom.items()}
         order: list[Node] = []
         while waiting:
             ready = sorted((custom[u] for u, deps in waiting.items() if not deps), key=lambda n: (n.type, n.name))

@@ -128,23 +128,9 @@ def mermaid(monitor: GraphMonitor, order: list[Node]) -> str:
         lines.append("  end")
     lines += [f'  {ids[n.urn]}["{_label(n)}"]' for n in order if n.parent not in components]
     for node in order:
-        prerequisites = {p for p in _direct_prerequisites(monitor, node) if p in ids}
+        prerequisites = {p for p in monitor.prerequisites(node) if p in ids}
         lines += [f"  {ids[p]} --> {ids[node.urn]}" for p in sorted(prerequisites, key=lambda u: ids[u])]
     return "\n".join(lines) + "\n"
-
-
-def _direct_prerequisites(monitor: GraphMonitor, node: Node) -> set[str]:
-    found: set[str] = set()
-    pending = monitor.edges(node)
-    while pending:
-        urn = pending.pop()
-        if urn not in monitor.nodes:
-            continue
-        if monitor.nodes[urn].custom:
-            found.add(urn)
-        else:
-            pending.extend(c.urn for c in monitor.children_of(monitor.nodes[urn]))
-    return found
 
 
 def render(stack: str, out: Path, program_dir: Path = ROOT) -> Path:

@@ -29,19 +29,6 @@ def test_dev_stack_exports_what_a_user_needs(pulumi_mocks, dev_config):
     assert not any(e.secret for name, e in exports.items() if name != "kubeconfig")
 
 
-def test_dev_stack_is_a_cheap_zonal_spot_set_up(pulumi_mocks, dev_config):
-    pulumi_mocks.configure(dev_config)
-    pulumi_mocks.run_main()
-    monitor = pulumi_mocks.monitor
-    cluster = monitor.one("gcp:container/cluster:Cluster")
-    gpu_pool = monitor.one("gcp:container/nodePool:NodePool", "gpu")
-    assert cluster.inputs["location"] == "us-central1-a"
-    assert cluster.inputs["deletionProtection"] is False and cluster.protect is False
-    assert gpu_pool.inputs["nodeConfig"]["spot"] is True
-    assert gpu_pool.inputs["autoscaling"]["totalMinNodeCount"] == 0
-    assert gpu_pool.inputs["nodeConfig"]["guestAccelerators"][0]["count"] == 1
-
-
 def test_kserve_installs_on_the_cluster_without_waiting_for_gpu_nodes(pulumi_mocks, dev_config):
     pulumi_mocks.configure(dev_config)
     pulumi_mocks.run_main()
