@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 from components.naming import NODE_ROLE_LABEL, service_account_id
+
+if TYPE_CHECKING:
+    from settings import StackSettings
 
 C = gcp.container
 
@@ -48,6 +52,22 @@ class GkeClusterArgs:
     production: bool
     """Labels the cluster as production, which the policy pack (policy/) holds to production rules."""
     system_pool: SystemPoolArgs
+
+    @classmethod
+    def from_settings(cls, stack: StackSettings) -> GkeClusterArgs:
+        cluster = stack.cluster
+        assert cluster.name is not None and cluster.location is not None  # required on GKE
+        return cls(
+            project=stack.project,
+            name=cluster.name,
+            location=cluster.location,
+            region=cluster.region,
+            release_channel=cluster.release_channel,
+            deletion_protection=cluster.deletion_protection,
+            protect=cluster.protect,
+            production=stack.production,
+            system_pool=SystemPoolArgs(**cluster.system_node_pool.model_dump()),
+        )
 
 
 def node_service_account(

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_gcp as gcp
 
 from components.gke_cluster import OAUTH_SCOPES, node_service_account, shielded_instance, workload_metadata
 from components.naming import NODE_ROLE_LABEL
+
+if TYPE_CHECKING:
+    from components.gke_cluster import GkeCluster
+    from components.image_cache import ImageCache
+    from settings import StackSettings
 
 # GKE adds this taint itself only in some cases (not when every pool is a GPU pool, nor to existing
 # nodes); declaring it keeps CPU pods off GPU nodes in every case. Pods that request nvidia.com/gpu
@@ -40,6 +46,23 @@ class GpuNodePoolArgs:
     """A disk image with the Triton image preloaded, attached in container-image-cache mode."""
     depends_on: list[pulumi.Resource] = field(default_factory=list)
     """What must exist before the pool, e.g. the Container File System API for image streaming."""
+
+    @classmethod
+    def from_settings(
+        cls, stack: StackSettings, cluster: GkeCluster, image_cache: ImageCache | None
+    ) -> GpuNodePoolArgs:
+        pool = stack.gpu_node_pool
+        assert pool is not None and stack.cluster.name is not None and stack.cluster.location is not None
+        return cls(
+            project=stack.project,
+            cluster_id=cluster.cluster.id,
+            cluster_name=stack.cluster.name,
+            location=stack.cluster.location,
+            accelerator_count=pool.gpus_per_node,
+            image_repository=image_cache.repository if image_cache else None,
+            depends_on=list(image_cache.apis) if image_cache else [],
+            **pool.model_dump(exclude={"accelerator_count"}),
+        )
 
 
 class GpuNodePool(pulumi.ComponentResource):

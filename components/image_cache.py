@@ -8,9 +8,13 @@ with their own service account (granted by the GPU pool component).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_gcp as gcp
+
+if TYPE_CHECKING:
+    from settings import StackSettings
 
 UPSTREAM_REGISTRY = "nvcr.io"
 # Enabled, never disabled on destroy: other workloads in the project may use them.
@@ -22,6 +26,10 @@ class ImageCacheArgs:
     project: str
     region: str
     repository_id: str
+
+    @classmethod
+    def from_settings(cls, stack: StackSettings) -> ImageCacheArgs:
+        return cls(project=stack.project, region=stack.cluster.region, repository_id=stack.image_cache.repository)
 
 
 def registry_prefix(project: str, region: str, repository_id: str) -> str:

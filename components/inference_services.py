@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -18,7 +19,10 @@ from components.kserve_types import (
     RollingUpdate,
 )
 from components.model_storage import MODEL_READER_KSA
-from components.triton_runtime import GPU_TOLERATION, triton_resources
+from components.triton_runtime import GPU_TOLERATION, RUNTIME_NAME, triton_resources
+
+if TYPE_CHECKING:
+    from settings import StackSettings
 
 # Namespaces every cluster already has.
 EXISTING_NAMESPACES = {"default"}
@@ -53,6 +57,23 @@ class InferenceServicesArgs:
     """No Ingress: label the services cluster-local."""
     depends_on: list[pulumi.Resource]
     """What must exist before any InferenceService: the runtime, the KServe controller, GPU nodes, IAM grants."""
+
+    @classmethod
+    def from_settings(
+        cls, stack: StackSettings, model_reader_email: pulumi.Input[str] | None, depends_on: list[pulumi.Resource]
+    ) -> InferenceServicesArgs:
+        pool = stack.gpu_node_pool
+        return cls(
+            services=[InferenceServiceArgs(**isvc.model_dump()) for isvc in stack.inference_services],
+            runtime_name=RUNTIME_NAME,
+            per_gpu=stack.replica_size,
+            gpu_capacity=pool.gpu_capacity if pool else 0,
+            gpu_accelerator=pool.accelerator_type if pool else None,
+            model_reader_email=model_reader_email,
+            deployment_mode=stack.kserve.deployment_mode,
+            cluster_local=stack.kserve.ingress.class_name is None,
+            depends_on=depends_on,
+        )
 
 
 def predictor_url(service: InferenceServiceArgs) -> str:

@@ -12,10 +12,13 @@ a `kserve-tritonserver` object, and this project declares its own under that nam
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+
+if TYPE_CHECKING:
+    from settings import StackSettings
 
 KSERVE_CHARTS = "oci://ghcr.io/kserve/charts"
 CERT_MANAGER_REPO = "https://charts.jetstack.io"
@@ -45,6 +48,19 @@ class KServePlatformArgs:
     system_node_selector: dict[str, str] | None
     """Where cert-manager and the KServe controller run; None leaves them to the scheduler."""
     protect_crds: bool
+
+    @classmethod
+    def from_settings(cls, stack: StackSettings, system_node_selector: dict[str, str] | None) -> KServePlatformArgs:
+        kserve = stack.kserve
+        return cls(
+            kserve_version=kserve.version,
+            cert_manager_version=kserve.cert_manager.version,
+            deployment_mode=kserve.deployment_mode,
+            ingress_class=kserve.ingress.class_name,
+            ingress_domain=kserve.ingress.domain,
+            system_node_selector=system_node_selector,
+            protect_crds=kserve.protect_crds,
+        )
 
 
 def cert_manager_values(args: KServePlatformArgs) -> dict[str, Any]:

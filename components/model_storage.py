@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_gcp as gcp
 
 from components.naming import service_account_id
+
+if TYPE_CHECKING:
+    from components.gke_cluster import GkeCluster
+    from settings import StackSettings
 
 # Get and list objects: what KServe's storage initializer needs to download a model directory.
 BUCKET_READ_ROLE = "roles/storage.objectViewer"
@@ -26,6 +31,17 @@ class ModelStorageAccessArgs:
     workload_pool_owner: list[pulumi.Resource] = field(default_factory=list)
     """The cluster whose Workload Identity creates `<project>.svc.id.goog`: IAM refuses bindings to a
     workload pool that does not exist yet."""
+
+    @classmethod
+    def from_settings(cls, stack: StackSettings, cluster: GkeCluster) -> ModelStorageAccessArgs:
+        assert stack.cluster.name is not None
+        return cls(
+            project=stack.project,
+            cluster_name=stack.cluster.name,
+            buckets=list(stack.model_storage.buckets),
+            namespaces=sorted({isvc.namespace for isvc in stack.inference_services}),
+            workload_pool_owner=[cluster.cluster],
+        )
 
 
 class ModelStorageAccess(pulumi.ComponentResource):

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.gcp_catalog import GpuShare
 from components.kserve_types import ClusterServingRuntime, ServingRuntimeSpec, SupportedModelFormat
+
+if TYPE_CHECKING:
+    from settings import StackSettings
 
 RUNTIME_NAME = "kserve-tritonserver"
 MODEL_STORE = "/mnt/models"
@@ -74,6 +78,18 @@ class TritonRuntimeArgs:
     """How long a replica may take to load its models before Kubernetes restarts it."""
     kserve_controller: pulumi.Resource
     """KServe's validating webhook admits runtimes, so the controller must be up first."""
+
+    @classmethod
+    def from_settings(cls, stack: StackSettings, image: str, kserve_controller: pulumi.Resource) -> TritonRuntimeArgs:
+        """`image` is triton.image as the nodes pull it (through the image cache when it is on)."""
+        return cls(
+            image=image,
+            per_gpu=stack.replica_size,
+            accelerator=stack.gpu_node_pool.accelerator_type if stack.gpu_node_pool else None,
+            shm_size=stack.triton.shm_size,
+            startup_timeout_seconds=stack.triton.startup_timeout_seconds,
+            kserve_controller=kserve_controller,
+        )
 
 
 def triton_resources(share: GpuShare, gpus: int) -> k8s.core.v1.ResourceRequirementsArgs:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from components import config
+from settings import stack as config
 
 Mutation = Callable[[dict[str, Any]], None]
 
@@ -160,7 +160,7 @@ REFUSALS: dict[str, tuple[Mutation, str, str]] = {
     "a string GPU count": (
         _set("gpuNodePool", acceleratorCount="one"),
         "gpuNodePool.acceleratorCount",
-        "valid integer",
+        "must be a whole number",
     ),
     "a tiny boot disk": (_set("gpuNodePool", diskSizeGb=10), "gpuNodePool.diskSizeGb", "greater than or equal to 50"),
     "a zone of another region": (
@@ -343,7 +343,7 @@ REFUSALS: dict[str, tuple[Mutation, str, str]] = {
     "more CPU than a GPU comes with": (_set("triton", cpu="16"), "triton.cpu", "7300m"),
     "a CPU quantity that is not one": (_set("triton", cpu="two"), "triton.cpu", "CPU quantity"),
     "a memory quantity without a unit": (_set("triton", memory="2048"), "triton.memory", "memory quantity"),
-    "production that is not a boolean": (_add_key("kserve-triton:production", "yes"), "production", "YAML"),
+    "production that is not a boolean": (_add_key("kserve-triton:production", "yes"), "production", "true or false"),
     "an image cache on an existing cluster": (
         _compose(_existing, _add_key("kserve-triton:imageCache", {"enabled": True})),
         "imageCache.enabled",

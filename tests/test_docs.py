@@ -4,30 +4,35 @@ from __future__ import annotations
 
 import yaml
 
-from components import config
 from conftest import ROOT
+from settings import reference
+from settings.stack import PROJECT_KEYS
+
+UPDATE = "regenerate it with `venv/bin/python -m settings --update-docs`"
 
 
 def test_readme_configuration_table_is_the_schema():
     readme = (ROOT / "README.md").read_text()
-    start = readme.index("<!-- config-table:start -->") + len("<!-- config-table:start -->")
-    end = readme.index("<!-- config-table:end -->")
-    assert readme[start:end].strip() == config.reference_table(), (
-        "README configuration table is stale: regenerate it with `venv/bin/python -m components.config --update-readme`"
-    )
+    start = readme.index(reference.TABLE_START) + len(reference.TABLE_START)
+    end = readme.index(reference.TABLE_END)
+    assert readme[start:end].strip() == reference.reference_table(), f"README configuration table is stale: {UPDATE}"
 
 
-def test_pulumi_yaml_declares_every_project_setting():
-    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
-    assert project["name"] == config.PROJECT
+def test_pulumi_yaml_config_block_is_the_schema():
+    text = (ROOT / "Pulumi.yaml").read_text()
+    assert text.endswith(reference.pulumi_config_text()), f"Pulumi.yaml's config block is stale: {UPDATE}"
+    project = yaml.safe_load(text)
+    assert project["name"] == "kserve-triton"
     assert project["runtime"]["options"] == {"toolchain": "pip", "virtualenv": "venv"}
-    declared = project["config"]
-    assert set(declared) == set(config.PROJECT_KEYS)
-    for key, setting in declared.items():
-        assert setting["description"], f"{key} has no description in Pulumi.yaml"
-        fields = [row[0].split(".", 1)[1] for row in config.reference() if row[0].startswith(f"{key}.")]
-        for field in {f.split(".")[0].split("[")[0] for f in fields}:
-            assert field in setting["description"], f"Pulumi.yaml's {key} description omits {field}"
+    assert list(project["config"]) == list(PROJECT_KEYS)
+    assert project["config"]["production"]["type"] == "boolean"
+    assert project["config"]["inferenceServices"]["type"] == "array"
+    # Every setting of every object is named in its description, nested ones too.
+    for setting, _, _ in reference.reference():
+        key, _, rest = setting.partition(".")
+        if key in project["config"] and rest:
+            for part in rest.replace("[]", "").split("."):
+                assert part in project["config"][key]["description"], f"Pulumi.yaml's {key} omits {part}"
 
 
 def test_readme_policy_table_lists_every_policy_at_its_level():

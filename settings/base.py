@@ -1,0 +1,138 @@
+"""What every settings model shares: how a refusal is reported, and how YAML scalars are read.
+
+The YAML rule, applied to every setting through the field types below (a test checks that no setting uses
+another scalar type):
+
+- A **text** setting (a quantity, a version, a tag, a name) takes a YAML string, and also a YAML number,
+  read as the text it was written as: `cpu: 4` is "4", `modelFormatVersion: 1` is "1", `cpu: 0.5` is "0.5".
+- A **count** setting takes a YAML integer, or a string holding exactly an integer (`"2"`), which is what
+  `pulumi config set` writes. `1.5`, `true` and `"two"` are refused.
+- A **flag** takes `true`/`false`, or the strings "true"/"false" in any case. `yes`, `on` and `1` are refused:
+  YAML 1.2 (the Pulumi CLI's) reads them as text, and guessing would hide a typo.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import pulumi
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Strict
+from pydantic.alias_generators import to_camel
+
+PROJECT = "kserve-triton"
+"""The project's config namespace: settings are `kserve-triton:<key>` in a stack file."""
+
+
+MISSING = object()
+"""The value of a required setting that is absent."""
+
+
+def shown(value: Any) -> str:
+    """A setting's value as a user would write it in YAML, never a Python object's repr."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump(by_alias=True, exclude_unset=True, mode="json")
+    if isinstance(value, str):
+        return repr(value)
+    return json.dumps(value, default=str)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One refused setting: where it is (dotted, camelCase), what it was, and what is allowed."""
+
+    setting: str
+    value: Any
+    allowed: str
+
+    def __str__(self) -> str:
+        if self.value is MISSING:
+            return f"{self.setting}: {self.allowed}"
+        return f"{self.setting}: {shown(self.value)} is not allowed: {self.allowed}"
+
+
+class SettingsError(ValueError):
+    """Raised by cross-field checks; carries every problem found, not just the first."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(f"{p.setting}: {p.allowed}" for p in problems))
+        self.problems = problems
+
+
+class ConfigError(pulumi.RunError):
+    """The stack configuration is invalid; nothing has been created.
+
+    A `RunError` makes `pulumi up` print the message without a Python traceback.
+    """
+
+    def __init__(self, problems: list[Problem]):
+        lines = [f"  - {problem}" for problem in problems]
+        super().__init__("Invalid stack configuration (nothing was created):\n" + "\n".join(lines))
+        self.problems = problems
+
+
+class Settings(BaseModel):
+    """Stack settings are camelCase in YAML; unknown keys are an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, frozen=True, use_attribute_docstrings=True)
+
+
+def raise_if(problems: list[Problem]) -> None:
+    if problems:
+        raise SettingsError(problems)
+
+
+# --- the YAML scalar rule -------------------------------------------------------------------------------
+
+
+def _number_as_text(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _integer_text(value: Any) -> Any:
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?[0-9]+\s*", value):
+        return int(value)
+    return value
+
+
+def _flag_text(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_number_as_text), Strict()]
+"""A text setting: YAML strings, and numbers as the text they were written as."""
+Count = Annotated[int, BeforeValidator(_integer_text), Strict()]
+"""A whole-number setting: YAML integers, and strings holding exactly an integer."""
+Flag = Annotated[bool, BeforeValidator(_flag_text), Strict()]
+"""A true/false setting: YAML booleans, and the strings "true" and "false"."""
+
+SCALAR_TYPES = (Text, Count, Flag)
+
+
+# --- names and quantities -------------------------------------------------------------------------------
+
+DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+CPU_QUANTITY = re.compile(r"^([0-9]+m|[0-9]+(\.[0-9]{1,3})?)$")
+MEMORY_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Mi|Gi)$")
+QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+
+
+def cpu_millis(quantity: str) -> int:
+    return int(quantity[:-1]) if quantity.endswith("m") else round(float(quantity) * 1000)
+
+
+def memory_mib(quantity: str) -> int:
+    """Mebibytes of a memory quantity (binary or decimal suffix, or plain bytes)."""
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?", quantity)
+    if match is None:
+        raise ValueError(f"not a memory quantity: {quantity}")
+    return int(float(match[1]) * units.get(match[2] or "", 1) / 2**20)

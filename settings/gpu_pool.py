@@ -1,0 +1,156 @@
+"""The GPU node pool: machine and accelerator (checked against the GCP catalog), driver, spot, size, zones
+and the disk the Triton image is preloaded on."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from components import gcp_catalog
+from settings.base import MISSING, Count, Flag, Problem, Settings, Text, raise_if
+
+if TYPE_CHECKING:
+    from settings.stack import StackSettings
+
+DISK_IMAGE = re.compile(r"^(projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/)?global/images/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+class GpuNodePoolSettings(Settings):
+    """GPU nodes whose NVIDIA driver GKE installs, tainted so that only GPU workloads land on them."""
+
+    machine_type: Text
+    """Machine type of the GPU nodes; it must take the accelerator (e.g. g2-standard-8 for nvidia-l4)."""
+    accelerator_type: Text
+    """GKE accelerator name, e.g. nvidia-l4, nvidia-tesla-t4, nvidia-tesla-a100."""
+    accelerator_count: Count | None = Field(None, ge=1)
+    """GPUs per node. Defaults to the count built into the machine type (1 for N1)."""
+    driver_version: Literal["DEFAULT", "LATEST"] = "DEFAULT"
+    """NVIDIA driver GKE installs: DEFAULT or LATEST for the node's GKE version (COS nodes)."""
+    spot: Flag = False
+    """Spot VMs: 60-90% cheaper, preemptible at any time with 30 s notice."""
+    min_nodes: Count = Field(0, ge=0)
+    """Fewest GPU nodes in the whole pool (0 lets the pool scale to zero)."""
+    max_nodes: Count = Field(ge=1)
+    """Most GPU nodes in the whole pool; bounds cost and GPU quota (maxNodes x acceleratorCount)."""
+    zones: list[Text] | None = None
+    """Zones for the GPU nodes (must offer the GPU). Default: the cluster's zone(s)."""
+    disk_size_gb: Count = Field(200, ge=50, le=65536)
+    """Boot disk size per GPU node in GB; the Triton image alone is about 15 GB unpacked."""
+    secondary_boot_disk: Text | None = None
+    """Disk image with the Triton image preloaded (global/images/NAME or projects/P/global/images/NAME),
+    attached in container-image-cache mode; needs imageCache."""
+
+    @field_validator("secondary_boot_disk")
+    @classmethod
+    def _disk_image(cls, image: str | None) -> str | None:
+        if image is not None and not DISK_IMAGE.match(image):
+            raise ValueError(
+                "must be a Compute Engine disk image: global/images/NAME or projects/PROJECT/global/images/NAME "
+                "(NAME: lowercase letters, digits and hyphens, at most 63)"
+            )
+        return image
+
+    @property
+    def gpus_per_node(self) -> int:
+        if self.accelerator_count is not None:
+            return self.accelerator_count
+        machine = gcp_catalog.MACHINE_TYPES.get(self.machine_type)
+        return machine.builtin_count if machine and machine.builtin_accelerator else 1
+
+    @property
+    def gpu_capacity(self) -> int:
+        """GPUs the pool holds at its largest."""
+        return self.max_nodes * self.gpus_per_node
+
+    @model_validator(mode="after")
+    def _pairing(self) -> GpuNodePoolSettings:
+        problems = pairing_problems(self)
+        if self.min_nodes > self.max_nodes:
+            problems.append(Problem("minNodes", self.min_nodes, f"must be at most maxNodes ({self.max_nodes})"))
+        raise_if(problems)
+        return self
+
+
+def pairing_problems(pool: GpuNodePoolSettings) -> list[Problem]:
+    """Whether the machine type takes the accelerator, in that count (components/gcp_catalog.py)."""
+    accelerator = gcp_catalog.ACCELERATORS.get(pool.accelerator_type)
+    if accelerator is None:
+        known = ", ".join(t for t, a in gcp_catalog.ACCELERATORS.items() if not a.eol)
+        return [Problem("acceleratorType", pool.accelerator_type, f"known accelerators: {known}")]
+    if accelerator.eol:
+        return [
+            Problem(
+                "acceleratorType",
+                pool.accelerator_type,
+                f"{accelerator.display} is end-of-life on Compute Engine; use nvidia-tesla-t4 or nvidia-l4",
+            )
+        ]
+    machine = gcp_catalog.MACHINE_TYPES.get(pool.machine_type)
+    if machine is None or machine.family not in gcp_catalog.GPU_FAMILIES:
+        return [
+            Problem(
+                "machineType",
+                pool.machine_type,
+                f"{pool.accelerator_type} attaches to: {', '.join(gcp_catalog.machines_for(pool.accelerator_type))}",
+            )
+        ]
+    counts = gcp_catalog.allowed_gpu_counts(machine, pool.accelerator_type)
+    if not counts:
+        builtin = (
+            f"; {machine.name} comes with {machine.builtin_count} {machine.builtin_accelerator}"
+            if machine.builtin_accelerator
+            else ""
+        )
+        return [
+            Problem(
+                "acceleratorType",
+                pool.accelerator_type,
+                f"{pool.accelerator_type} cannot attach to {machine.name} ({machine.family} family); "
+                f"it attaches to: {', '.join(gcp_catalog.machines_for(pool.accelerator_type))}{builtin}",
+            )
+        ]
+    if pool.gpus_per_node not in counts:
+        if machine.builtin_accelerator:
+            allowed = f"{machine.name} comes with exactly {machine.builtin_count} {pool.accelerator_type}"
+        else:
+            allowed = f"{machine.name} takes {' or '.join(map(str, counts))} {pool.accelerator_type}"
+        return [Problem("acceleratorCount", pool.gpus_per_node, allowed)]
+    return []
+
+
+def stack_problems(stack: StackSettings) -> list[Problem]:
+    pool = stack.gpu_node_pool
+    if not stack.on_gke:
+        if pool is not None:
+            return [
+                Problem(
+                    "gpuNodePool", pool, "an existing cluster gets no GKE node pool; remove it, or cluster.existing"
+                )
+            ]
+        return []
+    if pool is None:
+        return [Problem("gpuNodePool", MISSING, "is required for a GKE cluster")]
+    problems = []
+    region = stack.cluster.region
+    for index, zone in enumerate(pool.zones or []):
+        if not gcp_catalog.is_zone(zone) or gcp_catalog.region_of(zone) != region:
+            problems.append(
+                Problem(
+                    f"gpuNodePool.zones[{index}]",
+                    zone,
+                    f"must be a zone of the cluster's region {region} (e.g. {region}-a)",
+                )
+            )
+    if pool.secondary_boot_disk and not stack.image_cache_on:
+        problems.append(
+            Problem(
+                "gpuNodePool.secondaryBootDisk",
+                pool.secondary_boot_disk,
+                "needs image streaming, which comes with imageCache: turn imageCache.enabled on",
+            )
+        )
+    if stack.production and pool.spot:
+        problems.append(Problem("gpuNodePool.spot", True, "production GPUs must be on-demand (spot is preempted)"))
+    return problems

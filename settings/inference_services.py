@@ -1,0 +1,198 @@
+"""The team's InferenceServices: name and namespace, model format, storage, GPUs and replicas, and whether
+the cluster, the GPU pool and the model buckets can serve them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import Field, field_validator, model_validator
+
+from components.triton_runtime import formats_served
+from settings.base import DNS_LABEL, IMAGE_TAG, Count, Problem, Settings, Text, raise_if
+
+if TYPE_CHECKING:
+    from settings.stack import StackSettings
+
+STORAGE_SCHEMES = ("gs", "s3", "https", "pvc", "hf", "oci")
+"""Schemes KServe's storage initializer fetches (gs, s3, https, hf), plus pvc:// (mounted) and oci:// (modelcar)."""
+MAX_ISVC_NAME = 63 - len("-predictor")
+"""The predictor Service is <name>-predictor, a DNS-1035 label of at most 63 characters."""
+RESERVED_NAMESPACES = ("kserve", "cert-manager", "kube-system", "kube-public", "kube-node-lease", "gke-managed-system")
+"""KServe's pod mutator (which adds the model download) skips namespaces labelled control-plane, like kserve."""
+
+
+class InferenceServiceSettings(Settings):
+    """One InferenceService served by Triton."""
+
+    name: Text
+    """InferenceService name: a DNS-1035 label of at most 53 characters."""
+    namespace: Text = "models"
+    """Namespace of the InferenceService (created if needed); not kserve or a system namespace."""
+    model_format: Text
+    """Model format Triton serves: triton (a Triton model repository), tensorrt, onnx, tensorflow, pytorch."""
+    model_format_version: Text | None = None
+    """Format version, matched exactly: tensorrt 8, onnx 1, tensorflow 1 or 2, pytorch 1, triton 2."""
+    storage_uri: Text
+    """Where the model repository is: gs://, s3://, https://, pvc://, hf:// or oci://."""
+    gpus: Count = Field(1, ge=0)
+    """GPUs per replica; at most what one GPU node has (0 on a cluster without GPUs)."""
+    min_replicas: Count = 1
+    """Fewest replicas (at least 1: Standard mode has no scale-to-zero)."""
+    max_replicas: Count = Field(1, ge=1)
+    """Most replicas the autoscaler may run."""
+    runtime_version: Text | None = None
+    """Triton image tag for this InferenceService only (overrides the tag of triton.image)."""
+
+    @field_validator("name")
+    @classmethod
+    def _dns_1035(cls, name: str) -> str:
+        if not DNS_LABEL.match(name) or len(name) > MAX_ISVC_NAME:
+            raise ValueError(
+                f"must be a DNS-1035 label of at most {MAX_ISVC_NAME} characters (KServe names the Service "
+                "<name>-predictor): lowercase letters, digits and hyphens, starting with a letter"
+            )
+        return name
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, namespace: str) -> str:
+        if not DNS_LABEL.match(namespace) or len(namespace) > 63:
+            raise ValueError("must be a namespace name: a DNS label of at most 63 characters")
+        if namespace in RESERVED_NAMESPACES:
+            raise ValueError(
+                f"is reserved ({', '.join(RESERVED_NAMESPACES)}); KServe does not inject the model "
+                "download into pods of the kserve namespace"
+            )
+        return namespace
+
+    @field_validator("model_format")
+    @classmethod
+    def _served_format(cls, model_format: str) -> str:
+        served = formats_served()
+        if model_format not in served:
+            raise ValueError(f"the Triton runtime serves: {', '.join(served)}")
+        return model_format
+
+    @field_validator("storage_uri")
+    @classmethod
+    def _fetchable(cls, uri: str) -> str:
+        scheme, sep, rest = uri.partition("://")
+        if not sep or scheme not in STORAGE_SCHEMES or not rest.strip("/"):
+            raise ValueError(f"must be a URI KServe can fetch, with scheme {', '.join(STORAGE_SCHEMES)}")
+        return uri
+
+    @field_validator("min_replicas")
+    @classmethod
+    def _at_least_one(cls, replicas: int) -> int:
+        if replicas < 1:
+            raise ValueError(
+                "must be at least 1: in Standard mode KServe raises 0 to 1 (no scale-to-zero); "
+                "remove the InferenceService to free its GPUs"
+            )
+        return replicas
+
+    @field_validator("runtime_version")
+    @classmethod
+    def _tag(cls, tag: str | None) -> str | None:
+        if tag is not None and (not IMAGE_TAG.match(tag) or tag == "latest"):
+            raise ValueError("must be a pinned image tag such as 25.01-py3 (not latest)")
+        return tag
+
+    @model_validator(mode="after")
+    def _consistent(self) -> InferenceServiceSettings:
+        problems = []
+        versions = formats_served()[self.model_format]
+        if self.model_format_version is not None and self.model_format_version not in versions:
+            problems.append(
+                Problem(
+                    "modelFormatVersion",
+                    self.model_format_version,
+                    f"the Triton runtime declares {self.model_format} version {' or '.join(versions)} "
+                    "(KServe matches versions exactly)",
+                )
+            )
+        if self.min_replicas > self.max_replicas:
+            problems.append(
+                Problem("minReplicas", self.min_replicas, f"must be at most maxReplicas ({self.max_replicas})")
+            )
+        raise_if(problems)
+        return self
+
+    @property
+    def bucket(self) -> str | None:
+        """The GCS bucket of a gs:// storage URI."""
+        if not self.storage_uri.startswith("gs://"):
+            return None
+        return self.storage_uri.removeprefix("gs://").split("/", 1)[0]
+
+
+def stack_problems(stack: StackSettings) -> list[Problem]:
+    problems: list[Problem] = []
+    pool = stack.gpu_node_pool
+    seen: set[tuple[str, str]] = set()
+    for index, isvc in enumerate(stack.inference_services):
+        where = f"inferenceServices[{index}]"
+        if (isvc.namespace, isvc.name) in seen:
+            problems.append(Problem(f"{where}.name", isvc.name, f"is already used in namespace {isvc.namespace}"))
+        seen.add((isvc.namespace, isvc.name))
+        if not stack.on_gke and isvc.gpus:
+            problems.append(
+                Problem(
+                    f"{where}.gpus", isvc.gpus, "this cluster has no GPU pool: set gpus: 0 (Triton runs on the CPU)"
+                )
+            )
+        if pool is not None and isvc.gpus == 0:
+            problems.append(Problem(f"{where}.gpus", 0, "must be at least 1: this stack serves models on its GPU pool"))
+        if pool is not None and isvc.gpus > pool.gpus_per_node:
+            problems.append(
+                Problem(
+                    f"{where}.gpus",
+                    isvc.gpus,
+                    f"one {pool.machine_type} node has {pool.gpus_per_node} GPU(s); a replica cannot span nodes",
+                )
+            )
+        if isvc.bucket is not None and isvc.bucket not in stack.model_storage.readable:
+            problems.append(
+                Problem(
+                    f"{where}.storageUri",
+                    isvc.storage_uri,
+                    f"bucket {isvc.bucket} is in neither modelStorage.buckets (read access is granted) "
+                    "nor modelStorage.publicBuckets",
+                )
+            )
+        if stack.kserve.ingress.class_name and len(f"{isvc.name}-predictor-{isvc.namespace}") > 63:
+            problems.append(
+                Problem(
+                    f"{where}.name",
+                    isvc.name,
+                    "with an Ingress, <name>-predictor-<namespace> must fit a 63-character DNS label; "
+                    f"shorten the name or namespace ({isvc.namespace})",
+                )
+            )
+        if isvc.runtime_version is not None and stack.triton.digest_pinned:
+            problems.append(
+                Problem(
+                    f"{where}.runtimeVersion",
+                    isvc.runtime_version,
+                    "KServe ignores runtimeVersion when triton.image is pinned by digest; pin by tag instead",
+                )
+            )
+        if stack.production and isvc.min_replicas < 2:
+            problems.append(
+                Problem(
+                    f"{where}.minReplicas",
+                    isvc.min_replicas,
+                    "must be at least 2 in a production stack (one replica is one node failure from downtime)",
+                )
+            )
+    wanted = sum(isvc.min_replicas * isvc.gpus for isvc in stack.inference_services)
+    if pool is not None and wanted > pool.gpu_capacity:
+        problems.append(
+            Problem(
+                "inferenceServices",
+                f"{wanted} GPUs at minReplicas",
+                f"the GPU pool holds at most {pool.gpu_capacity} (gpuNodePool.maxNodes {pool.max_nodes} x "
+                f"{pool.gpus_per_node} per node); the rest would never schedule",
+            )
+        )
+    return problems

@@ -1,0 +1,101 @@
+"""KServe and cert-manager: versions, deployment mode, how InferenceServices are reached, and CRD protection."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from pydantic import field_validator
+
+from settings.base import DNS_SUBDOMAIN, Flag, Problem, Settings, Text
+
+if TYPE_CHECKING:
+    from settings.stack import StackSettings
+
+SUPPORTED_KSERVE = re.compile(r"^v0\.20\.\d+$")
+"""KServe versions whose CRDs the typed resources are validated against (../shared/kserve-crds)."""
+MIN_CERT_MANAGER_MINOR = 17
+"""KServe needs cert-manager >= v1.17.0 (kserve-deps.env, install/dependencies.md)."""
+
+DEPLOYMENT_MODES = {
+    "Knative": "needs Knative Serving and Istio, which this stack does not install; use Standard",
+    "Serverless": "is the legacy name of Knative mode, which needs Knative Serving and Istio; use Standard",
+    "RawDeployment": "is the legacy name of Standard; write Standard",
+    "ModelMesh": "needs the ModelMesh controller, which this stack does not install; use Standard",
+}
+
+
+class CertManagerSettings(Settings):
+    """cert-manager, which issues the KServe webhook certificates."""
+
+    version: Text = "v1.21.1"
+    """cert-manager Helm chart version (jetstack); KServe needs v1.17.0 or newer."""
+
+    @field_validator("version")
+    @classmethod
+    def _pinned_supported(cls, version: str) -> str:
+        match = re.match(r"^v1\.(\d+)\.(\d+)$", version)
+        if not match or int(match[1]) < MIN_CERT_MANAGER_MINOR:
+            raise ValueError(f"must be a pinned chart version v1.{MIN_CERT_MANAGER_MINOR}.0 or newer, e.g. v1.21.1")
+        return version
+
+
+class IngressSettings(Settings):
+    """How InferenceServices are reached from outside the cluster."""
+
+    class_name: Text | None = None
+    """Ingress class for KServe to create Ingresses with; unset: no Ingress, services are cluster-local."""
+    domain: Text = "example.com"
+    """Domain of the Ingress host names (`<isvc>-<namespace>.<domain>`); only used with className."""
+
+    @field_validator("class_name")
+    @classmethod
+    def _class_name(cls, name: str | None) -> str | None:
+        if name is not None and not DNS_SUBDOMAIN.match(name):
+            raise ValueError("must be an IngressClass name (lowercase DNS subdomain), e.g. nginx or gce")
+        return name
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, domain: str) -> str:
+        if not DNS_SUBDOMAIN.match(domain) or "." not in domain:
+            raise ValueError("must be a DNS domain such as models.example.com")
+        return domain
+
+
+class KServeSettings(Settings):
+    """KServe (CRDs and controller) and cert-manager, installed by Helm in Standard mode."""
+
+    version: Text = "v0.20.0"
+    """KServe version (kserve-crd and kserve-resources charts); v0.20.x, whose CRDs the tests validate against."""
+    deployment_mode: Text = "Standard"
+    """KServe deployment mode; only Standard (plain Deployments, no Knative or Istio) is installed."""
+    ingress: IngressSettings = IngressSettings()
+    """How InferenceServices are reached from outside the cluster."""
+    cert_manager: CertManagerSettings = CertManagerSettings()
+    """cert-manager, which issues the KServe webhook certificates."""
+    protect_crds: Flag = True
+    """Pulumi `protect` on the KServe CRDs (they are always retained on delete)."""
+
+    @field_validator("version")
+    @classmethod
+    def _supported_version(cls, version: str) -> str:
+        if not SUPPORTED_KSERVE.match(version):
+            raise ValueError(
+                "must be a v0.20.x release (the CRDs the typed resources are validated against); "
+                "see 'Upgrading KServe' in the README"
+            )
+        return version
+
+    @field_validator("deployment_mode")
+    @classmethod
+    def _servable_mode(cls, mode: str) -> str:
+        if mode != "Standard":
+            raise ValueError(DEPLOYMENT_MODES.get(mode, "allowed: Standard"))
+        return mode
+
+
+def stack_problems(stack: StackSettings) -> list[Problem]:
+    if stack.production and stack.on_gke and not stack.kserve.protect_crds:
+        return [Problem("kserve.protectCrds", False, "must be true in a production stack")]
+    return []

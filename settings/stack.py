@@ -1,0 +1,235 @@
+"""The whole stack: every concern's settings assembled, checked together, and read from Pulumi config.
+
+`load()` is the first thing `__main__.py` does, and the only way settings are read: `pulumi up`,
+`python -m kserve_triton validate` and the tests all go through it. It reports every problem at once and
+raises before any resource is registered.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Any
+
+import pulumi
+from pydantic import BaseModel, ValidationError, model_validator
+
+from components import gcp_catalog
+from settings import cluster, gcp, gpu_pool, image_cache, inference_services, kserve, model_storage, triton
+from settings.base import MISSING, PROJECT, ConfigError, Flag, Problem, Settings, SettingsError, raise_if, shown
+from settings.cluster import ClusterSettings
+from settings.gcp import GcpSettings
+from settings.gpu_pool import GpuNodePoolSettings
+from settings.image_cache import ImageCacheSettings
+from settings.inference_services import InferenceServiceSettings
+from settings.kserve import KServeSettings
+from settings.model_storage import ModelStorageSettings
+from settings.triton import TritonSettings
+
+# Each concern's checks against the rest of the stack, in the order their problems are reported.
+CONCERN_CHECKS = (
+    gcp.stack_problems,
+    cluster.stack_problems,
+    gpu_pool.stack_problems,
+    image_cache.stack_problems,
+    kserve.stack_problems,
+    triton.stack_problems,
+    model_storage.stack_problems,
+    inference_services.stack_problems,
+)
+
+
+class StackSettings(Settings):
+    """Everything one stack is configured with."""
+
+    production: Flag = False
+    """Marks a production stack: refuses spot GPUs, unprotected cluster or CRDs, and fewer than 2 replicas."""
+    gcp: GcpSettings = GcpSettings()
+    """The GCP provider's settings (`gcp:project`, `gcp:region`)."""
+    cluster: ClusterSettings
+    """The GKE cluster this program creates, or `existing` to install into a cluster you already have."""
+    gpu_node_pool: GpuNodePoolSettings | None = None
+    """GPU nodes whose NVIDIA driver GKE installs; required for a GKE cluster."""
+    kserve: KServeSettings = KServeSettings()
+    """KServe (CRDs and controller) and cert-manager, installed by Helm in Standard mode."""
+    triton: TritonSettings = TritonSettings()
+    """NVIDIA Triton, the `kserve-tritonserver` runtime every InferenceService here is served by."""
+    image_cache: ImageCacheSettings = ImageCacheSettings()
+    """nvcr.io pull-through cache for image streaming."""
+    model_storage: ModelStorageSettings = ModelStorageSettings()
+    """Model buckets: granted read-only to InferenceServices through Workload Identity, or public."""
+    inference_services: list[InferenceServiceSettings] = []
+    """InferenceServices served by Triton."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _existing_cluster_ignores_gcp(cls, raw: Any) -> Any:
+        """gcp:* may be inherited (an environment, a template): a cluster from a kubeconfig context has no use
+        for them, so they are neither required nor checked there."""
+        if isinstance(raw, dict) and isinstance(raw.get("cluster"), dict) and raw["cluster"].get("existing"):
+            return {key: value for key, value in raw.items() if key != "gcp"}
+        return raw
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StackSettings:
+        raise_if([problem for check in CONCERN_CHECKS for problem in check(self)])
+        return self
+
+    @property
+    def on_gke(self) -> bool:
+        return self.cluster.existing is None
+
+    @property
+    def image_cache_on(self) -> bool:
+        return self.image_cache.enabled if self.image_cache.enabled is not None else self.on_gke
+
+    @property
+    def replica_size(self) -> gcp_catalog.GpuShare:
+        """CPU and memory per GPU of a replica (per replica on a cluster without GPUs)."""
+        return triton.replica_size(self)
+
+    @property
+    def project(self) -> str:
+        assert self.gcp.project is not None  # required on GKE by gcp.stack_problems
+        return self.gcp.project
+
+
+PROJECT_KEYS = tuple(field.alias or name for name, field in StackSettings.model_fields.items() if name != "gcp")
+"""Settings read from the project's namespace (`kserve-triton:<key>`)."""
+GCP_KEYS = tuple(GcpSettings.model_fields)
+"""Settings read from `gcp:`."""
+OTHER_NAMESPACES = ("gcp", "kubernetes", "pulumi")
+"""Namespaces of providers and the engine, which may hold settings this program does not read."""
+
+
+def parse(raw: dict[str, Any]) -> StackSettings:
+    """Validate raw settings (camelCase keys, as in the stack file; `gcp` for the gcp: namespace)."""
+    try:
+        return StackSettings.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(_problems(error)) from None
+
+
+def load() -> StackSettings:
+    """Read and validate this stack's whole configuration before any resource is registered."""
+    configured = _configured_keys()
+    problems = _namespace_problems(configured)
+    project_config = pulumi.Config(PROJECT)
+    raw: dict[str, Any] = {}
+    for key in PROJECT_KEYS:
+        text = project_config.get(key)
+        if text is None:
+            continue
+        try:
+            raw[key] = json.loads(text)
+        except ValueError:  # a plain string (`pulumi config set kserve-triton:production yes`): let the schema say
+            raw[key] = text
+    gcp_config = pulumi.Config("gcp")
+    gcp_settings = {key: gcp_config.get(key) for key in GCP_KEYS if gcp_config.get(key) is not None}
+    if gcp_settings:
+        raw["gcp"] = gcp_settings
+    if problems:
+        raise ConfigError(problems)
+    return parse(raw)
+
+
+def _configured_keys() -> set[str]:
+    """Every `namespace:key` set in the stack's config (from the engine, or PULUMI_CONFIG)."""
+    return {*pulumi.runtime.config.get_config_env(), *pulumi.runtime.config.CONFIG.get()}
+
+
+def _namespace_problems(configured: set[str]) -> list[Problem]:
+    """Unknown keys in the project's namespace, and project settings written under another namespace."""
+    problems = []
+    for full_key in sorted(configured):
+        namespace, _, key = full_key.partition(":")
+        if namespace == PROJECT:
+            if key not in PROJECT_KEYS:
+                close = difflib.get_close_matches(key, PROJECT_KEYS, n=1)
+                hint = f"did you mean {PROJECT}:{close[0]}? " if close else ""
+                problems.append(Problem(full_key, key, f"unknown setting; {hint}known: {', '.join(PROJECT_KEYS)}"))
+        elif namespace not in OTHER_NAMESPACES and (
+            key in PROJECT_KEYS or difflib.get_close_matches(namespace, [PROJECT], n=1, cutoff=0.75)
+        ):
+            problems.append(
+                Problem(
+                    full_key,
+                    MISSING,
+                    f"is in namespace {namespace!r}, which this program does not read; "
+                    f"its settings are {PROJECT}:<key> (write {PROJECT}:{key})",
+                )
+            )
+    return problems
+
+
+_TYPE_MESSAGES = {
+    "model_type": "must be a YAML object (key: value settings)",
+    "dict_type": "must be a YAML object (key: value settings)",
+    "list_type": "must be a YAML list",
+    # The YAML scalar rule (settings/base.py) in words a stack file's author recognises.
+    "bool_type": "must be true or false",
+    "int_type": "must be a whole number, e.g. 2",
+    "int_from_float": "must be a whole number, e.g. 2",
+    "string_type": "must be text, e.g. a quoted string",
+}
+
+
+def _problems(error: ValidationError) -> list[Problem]:
+    problems: list[Problem] = []
+    for detail in error.errors():
+        location = _dotted(detail["loc"])
+        cause = (detail.get("ctx") or {}).get("error")
+        if isinstance(cause, SettingsError):
+            for problem in cause.problems:
+                setting = f"{location}.{problem.setting}" if location else problem.setting
+                problems.append(Problem(setting, problem.value, problem.allowed))
+            continue
+        setting = location.replace("gcp.", "gcp:", 1) if location.startswith("gcp.") else location
+        if detail["type"] == "missing":
+            problems.append(Problem(setting, MISSING, "is required"))
+        elif detail["type"] == "extra_forbidden":
+            known = ", ".join(_known_keys(detail["loc"][:-1]))
+            close = difflib.get_close_matches(str(detail["loc"][-1]), _known_keys(detail["loc"][:-1]), n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            problems.append(Problem(setting, detail["input"], f"unknown setting; {hint}known: {known}"))
+        elif detail["type"] in _TYPE_MESSAGES:
+            problems.append(Problem(setting, _plain(detail["input"]), _TYPE_MESSAGES[detail["type"]]))
+        else:
+            message = detail["msg"].removeprefix("Value error, ")
+            problems.append(Problem(setting, _plain(detail["input"]), message))
+    return problems
+
+
+def _plain(value: Any) -> Any:
+    """An input value as YAML would show it (pydantic may hand back a model for a nested input)."""
+    return json.loads(shown(value)) if isinstance(value, BaseModel) else value
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _known_keys(loc: tuple[str | int, ...]) -> list[str]:
+    """The setting names allowed at `loc`, for 'unknown setting' messages."""
+    model: type[BaseModel] = StackSettings
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = next(f for name, f in model.model_fields.items() if (f.alias or name) == part)
+        model = model_in(field.annotation)
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def model_in(annotation: Any) -> type[BaseModel]:
+    """The settings model a field holds (through Optional and list), or TypeError."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        try:
+            return model_in(arg)
+        except TypeError:
+            continue
+    raise TypeError(f"no settings model in {annotation!r}")

@@ -1,0 +1,124 @@
+"""The Triton runtime: its image, /dev/shm, start-up allowance, and the CPU and memory of a replica."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from pydantic import Field, field_validator
+
+from components import gcp_catalog
+from settings.base import (
+    CPU_QUANTITY,
+    IMAGE_TAG,
+    MEMORY_QUANTITY,
+    QUANTITY,
+    Count,
+    Problem,
+    Settings,
+    Text,
+    cpu_millis,
+    memory_mib,
+)
+
+if TYPE_CHECKING:
+    from settings.stack import StackSettings
+
+CPU_ONLY_REPLICA = gcp_catalog.GpuShare(cpu_millis=1000, memory_mib=2048)
+"""What a Triton replica gets on a cluster without GPUs, unless triton.cpu/memory say otherwise."""
+
+
+def split_image(image: str) -> tuple[str, str | None, str | None]:
+    """(repository, tag, digest) of an image reference."""
+    name, _, digest = image.partition("@")
+    repository, _, tag = name.rpartition(":") if ":" in name.rsplit("/", 1)[-1] else (name, "", "")
+    return repository, tag or None, digest or None
+
+
+class TritonSettings(Settings):
+    """NVIDIA Triton, the `kserve-tritonserver` runtime every InferenceService here is served by."""
+
+    image: Text = "nvcr.io/nvidia/tritonserver:25.01-py3"
+    """Triton image, pinned by tag (YY.MM-py3) or digest; never `latest`. Needs a driver the GPU pool installs."""
+    shm_size: Text = "1Gi"
+    """Size of the memory-backed /dev/shm (Python backend, large tensors); counts against the pod's memory."""
+    startup_timeout_seconds: Count = Field(900, ge=60, le=7200)
+    """How long a replica may take to start and load its models before Kubernetes restarts it."""
+    cpu: Text | None = None
+    """CPU per GPU of a replica (per replica without GPUs), e.g. 4 or 500m. Default: one GPU's share of the GPU
+    machine, or 1 on a cluster without GPUs."""
+    memory: Text | None = None
+    """Memory per GPU of a replica (per replica without GPUs), e.g. 16Gi. Default: one GPU's share of the GPU
+    machine, or 2Gi on a cluster without GPUs."""
+
+    @field_validator("cpu")
+    @classmethod
+    def _cpu(cls, cpu: str | None) -> str | None:
+        if cpu is not None and (not CPU_QUANTITY.match(cpu) or cpu_millis(cpu) < 100):
+            raise ValueError("must be a CPU quantity of at least 100m, such as 500m, 2 or 3.5")
+        return cpu
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, memory: str | None) -> str | None:
+        if memory is not None and (not MEMORY_QUANTITY.match(memory) or memory_mib(memory) < 256):
+            raise ValueError("must be a memory quantity of at least 256Mi, in Mi or Gi, such as 512Mi or 16Gi")
+        return memory
+
+    @field_validator("image")
+    @classmethod
+    def _pinned(cls, image: str) -> str:
+        repository, tag, digest = split_image(image)
+        if digest is not None:
+            if not re.match(r"^sha256:[0-9a-f]{64}$", digest):
+                raise ValueError("the digest must be sha256:<64 hex digits>")
+            return image
+        if tag is None or tag == "latest" or not repository:
+            raise ValueError(
+                "must be pinned to a tag or digest, e.g. nvcr.io/nvidia/tritonserver:25.01-py3 (not latest)"
+            )
+        if not IMAGE_TAG.match(tag):
+            raise ValueError(f"{tag!r} is not a valid image tag")
+        return image
+
+    @field_validator("shm_size")
+    @classmethod
+    def _quantity(cls, size: str) -> str:
+        if not QUANTITY.match(size):
+            raise ValueError("must be a Kubernetes quantity such as 512Mi or 2Gi")
+        return size
+
+    @property
+    def digest_pinned(self) -> bool:
+        return split_image(self.image)[2] is not None
+
+
+def default_share(stack: StackSettings) -> gcp_catalog.GpuShare:
+    """What one GPU of the pool's machine comes with (a replica's size on a cluster without GPUs)."""
+    pool = stack.gpu_node_pool
+    return gcp_catalog.gpu_share(pool.machine_type, pool.gpus_per_node) if pool else CPU_ONLY_REPLICA
+
+
+def replica_size(stack: StackSettings) -> gcp_catalog.GpuShare:
+    """CPU and memory per GPU of a replica (per replica on a cluster without GPUs)."""
+    default, triton = default_share(stack), stack.triton
+    return gcp_catalog.GpuShare(
+        cpu_millis(triton.cpu) if triton.cpu else default.cpu_millis,
+        memory_mib(triton.memory) if triton.memory else default.memory_mib,
+    )
+
+
+def stack_problems(stack: StackSettings) -> list[Problem]:
+    if stack.gpu_node_pool is None:
+        return []
+    share, triton = default_share(stack), stack.triton
+    problems = []
+    if triton.cpu and cpu_millis(triton.cpu) > share.cpu_millis:
+        problems.append(
+            Problem("triton.cpu", triton.cpu, f"one GPU of the pool's machine comes with {share.cpu_millis}m")
+        )
+    if triton.memory and memory_mib(triton.memory) > share.memory_mib:
+        problems.append(
+            Problem("triton.memory", triton.memory, f"one GPU of the pool's machine comes with {share.memory_mib}Mi")
+        )
+    return problems
