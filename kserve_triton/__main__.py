@@ -1,6 +1,7 @@
 """Command line:
 
-python -m kserve_triton render --stack dev --out rendered/
+python -m kserve_triton validate [--stack NAME | FILE ...] [--config gcp:project=ID]
+python -m kserve_triton render [--stack NAME | FILE ...] [--out rendered/] [--config gcp:project=ID]
 python -m kserve_triton smoke-test --url http://127.0.0.1:8080 [--model NAME] [--request FILE] [--json]
 python -m kserve_triton smoke-test --isvc torchscript-cifar10 --namespace models [--context CTX]
 """
@@ -15,12 +16,38 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _render(args: argparse.Namespace, stacks: list[str]) -> int:
-    from kserve_triton.render import render  # needs the Pulumi SDK, which the smoke-test venv does not have
+def _stacks(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tuple[list[str], dict]:
+    from kserve_triton.check import parse_overrides
 
-    for stack in args.stack or stacks:
-        print(f"{stack}: {render(stack, args.out)}")
-    return 0
+    try:
+        overrides = parse_overrides(args.config or [])
+    except ValueError as error:
+        parser.error(str(error))
+    stacks = [*(args.stack or []), *(args.files or [])]
+    return stacks or sorted(str(p) for p in ROOT.glob("Pulumi.*.yaml")), overrides
+
+
+def _validate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from kserve_triton.check import check, report  # needs the Pulumi SDK, which the smoke-test venv lacks
+
+    stacks, overrides = _stacks(args, parser)
+    outcomes = [check(stack, overrides) for stack in stacks]
+    for outcome in outcomes:
+        report(outcome, "valid", sys.stdout, sys.stderr)
+    return 0 if all(o.ok for o in outcomes) else 1
+
+
+def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from kserve_triton.check import check, report
+    from kserve_triton.render import render
+
+    stacks, overrides = _stacks(args, parser)
+    outcomes = [
+        check(stack, overrides, then=lambda file, extra: render(file, args.out, overrides=extra)) for stack in stacks
+    ]
+    for outcome in outcomes:
+        report(outcome, f"rendered into {outcome.result}", sys.stdout, sys.stderr)
+    return 0 if all(o.ok for o in outcomes) else 1
 
 
 def _smoke_test(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -61,9 +88,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kserve_triton")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    stacks = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
+    def stack_arguments(command: argparse.ArgumentParser, verb: str) -> None:
+        command.add_argument("files", nargs="*", metavar="FILE", help=f"a Pulumi.<stack>.yaml file to {verb}")
+        command.add_argument(
+            "--stack", action="append", metavar="NAME", help=f"a stack of this project to {verb} (Pulumi.NAME.yaml)"
+        )
+        command.add_argument(
+            "--config",
+            action="append",
+            metavar="KEY=VALUE",
+            help="a setting on top of the file's, as `pulumi config set` would give it (repeatable)",
+        )
+
+    validate = commands.add_parser("validate", help="check stack files as `pulumi up` would; print only problems")
+    stack_arguments(validate, "check (default: every stack of this project)")
     render = commands.add_parser("render", help="render stacks offline (no cloud, no Pulumi CLI)")
-    render.add_argument("--stack", action="append", choices=stacks, help="a stack to render (repeatable); default all")
+    stack_arguments(render, "render (default: every stack of this project)")
     render.add_argument("--out", type=Path, default=Path("rendered"), help="output directory (default: rendered/)")
 
     smoke = commands.add_parser("smoke-test", help="check a Triton InferenceService over the V2 protocol")
@@ -82,8 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     smoke.add_argument("--json", action="store_true", help="print the report as JSON")
 
     args = parser.parse_args(argv)
+    if args.command == "validate":
+        return _validate(args, validate)
     if args.command == "render":
-        return _render(args, stacks)
+        return _render(args, render)
     return _smoke_test(args, smoke)
 
 

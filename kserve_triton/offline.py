@@ -202,6 +202,8 @@ class OfflineRun:
         self.stack = stack
         self.mocks = Mocks()
         self.monitor = GraphMonitor(self.mocks)
+        # A fresh stack resource per run: the SDK keeps the last one, and with it the last run's exports.
+        pulumi.runtime.settings.ROOT.set(None)
         pulumi.runtime.set_mocks(self.mocks, project=PROJECT, stack=stack, preview=False, monitor=self.monitor)
         self.exports: dict[str, Export] = {}
 
@@ -243,14 +245,49 @@ def _config_string(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+class StackFileError(ValueError):
+    """A stack file that is not a Pulumi stack configuration at all (unreadable, not YAML, no mapping)."""
+
+
+def stack_name(stack_file: Path) -> str:
+    """`Pulumi.<name>.yaml` -> name, as the Pulumi CLI names the stack a file configures."""
+    parts = stack_file.name.split(".")
+    return ".".join(parts[1:-1]) if len(parts) > 2 and parts[0] == "Pulumi" else stack_file.stem
+
+
+def stack_file_for(stack: str | Path, program_dir: Path = ROOT) -> Path:
+    """A stack name (`dev`: Pulumi.dev.yaml beside the program) or the path of any stack file."""
+    path = Path(stack)
+    if path.suffix in (".yaml", ".yml") or len(path.parts) > 1:
+        return path
+    return program_dir / f"Pulumi.{stack}.yaml"
+
+
 def stack_config(stack_file: Path) -> dict[str, Any]:
-    """The `config:` of a Pulumi.<stack>.yaml file; secure values are kept as their ciphertext."""
-    return yaml.safe_load(stack_file.read_text()).get("config") or {}
+    """The `config:` of a Pulumi.<stack>.yaml file; secure values are kept as their ciphertext.
+
+    Raises StackFileError naming the file (and, for YAML syntax errors, the line and column)."""
+    try:
+        document = yaml.safe_load(stack_file.read_text())
+    except OSError as error:
+        raise StackFileError(f"{stack_file}: cannot be read: {error.strerror or error}") from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"{stack_file}:{mark.line + 1}:{mark.column + 1}" if mark else str(stack_file)
+        raise StackFileError(f"{where}: YAML syntax error: {error.problem or error.context}") from None
+    except yaml.YAMLError as error:
+        raise StackFileError(f"{stack_file}: YAML syntax error: {error}") from None
+    if document is None:
+        return {}
+    if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
+        raise StackFileError(f"{stack_file}: not a Pulumi stack file (a mapping with a `config:` mapping)")
+    return document.get("config") or {}
 
 
-def run_stack(stack: str, program_dir: Path = ROOT) -> OfflineRun:
-    """Run the program for `Pulumi.<stack>.yaml` under mocks."""
-    run = OfflineRun(stack)
-    run.configure(stack_config(program_dir / f"Pulumi.{stack}.yaml"))
+def run_stack(stack: str | Path, program_dir: Path = ROOT, overrides: dict[str, Any] | None = None) -> OfflineRun:
+    """Run the program under mocks with a stack file's config (a name, or a path), plus `overrides`."""
+    stack_file = stack_file_for(stack, program_dir)
+    run = OfflineRun(stack_name(stack_file))
+    run.configure({**stack_config(stack_file), **(overrides or {})})
     run.run_main(program_dir)
     return run

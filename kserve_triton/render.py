@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from kserve_triton.offline import ROOT, GraphMonitor, Node, is_secret, run_stack
+from kserve_triton.offline import ROOT, GraphMonitor, Node, is_secret, run_stack, stack_file_for, stack_name
 
 MASK = "[secret]"
 K8S_TOP_LEVEL = ("apiVersion", "kind", "metadata", "spec")
@@ -133,12 +133,14 @@ def mermaid(monitor: GraphMonitor, order: list[Node]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(stack: str, out: Path, program_dir: Path = ROOT) -> Path:
-    """Render `Pulumi.<stack>.yaml` into `out/<stack>/`, replacing what was there; returns that directory."""
-    run = run_stack(stack, program_dir)
+def render(stack: str | Path, out: Path, program_dir: Path = ROOT, overrides: dict[str, Any] | None = None) -> Path:
+    """Render a stack (`dev`, or a stack file's path) into `out/<stack>/`, replacing what was there; returns
+    that directory. A refused config raises ConfigError before anything is written."""
+    stack_file = stack_file_for(stack, program_dir)
+    run = run_stack(stack_file, program_dir, overrides)
     monitor = run.monitor
     order = monitor.apply_order()
-    target = out / stack
+    target = out / stack_name(stack_file)
     if target.exists():
         shutil.rmtree(target)
     (target / "kubernetes").mkdir(parents=True)
@@ -157,9 +159,8 @@ def render(stack: str, out: Path, program_dir: Path = ROOT) -> Path:
             path.write_text(dump(gcp_document(node), ("type", "name", "inputs")))
         listing.append(f"{position:03d} {path.relative_to(target)}")
     (target / "apply-order.txt").write_text("\n".join(listing) + "\n")
-    (target / "graph.md").write_text(
-        f"# `{stack}`: what `pulumi up` creates, in dependency order\n\n```mermaid\n{mermaid(monitor, order)}```\n"
-    )
+    heading = f"# `{stack_name(stack_file)}`: what `pulumi up` creates, in dependency order"
+    (target / "graph.md").write_text(f"{heading}\n\n```mermaid\n{mermaid(monitor, order)}```\n")
     exports = {name: (MASK if e.secret else masked(e.value)) for name, e in run.exports.items()}
     (target / "outputs.yaml").write_text(dump(exports))
     return target

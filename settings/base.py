@@ -112,7 +112,8 @@ Count = Annotated[int, BeforeValidator(_integer_text), Strict()]
 Flag = Annotated[bool, BeforeValidator(_flag_text), Strict()]
 """A true/false setting: YAML booleans, and the strings "true" and "false"."""
 
-SCALAR_TYPES = (Text, Count, Flag)
+RULE_READERS = (_number_as_text, _integer_text, _flag_text)
+"""How Text, Count and Flag read a YAML scalar; the tests check every setting uses one (or a Literal)."""
 
 
 # --- names and quantities -------------------------------------------------------------------------------

@@ -114,10 +114,11 @@ def load() -> StackSettings:
     """Read and validate this stack's whole configuration before any resource is registered."""
     configured = _configured_keys()
     problems = _namespace_problems(configured)
-    project_config = pulumi.Config(PROJECT)
     raw: dict[str, Any] = {}
     for key in PROJECT_KEYS:
-        text = project_config.get(key)
+        # A project setting written under another namespace is reported above, and its content still checked.
+        namespaces = [PROJECT, *(full.partition(":")[0] for full in sorted(configured) if full.endswith(f":{key}"))]
+        text = next((pulumi.Config(ns).get(key) for ns in namespaces if pulumi.Config(ns).get(key) is not None), None)
         if text is None:
             continue
         try:
@@ -128,9 +129,13 @@ def load() -> StackSettings:
     gcp_settings = {key: gcp_config.get(key) for key in GCP_KEYS if gcp_config.get(key) is not None}
     if gcp_settings:
         raw["gcp"] = gcp_settings
+    try:
+        settings = parse(raw)
+    except ConfigError as refused:
+        raise ConfigError(problems + refused.problems) from None
     if problems:
         raise ConfigError(problems)
-    return parse(raw)
+    return settings
 
 
 def _configured_keys() -> set[str]:

@@ -13,9 +13,31 @@ import pytest
 
 from kserve_triton.offline import ROOT, OfflineRun, is_secret, stack_config, unwrap_secret
 
-__all__ = ["ROOT", "STACK_FILES", "is_secret", "shared_dir", "stack_config", "unwrap_secret"]
+__all__ = [
+    "PROJECT_OVERRIDE",
+    "ROOT",
+    "STACK_FILES",
+    "TEST_PROJECT",
+    "deployable_config",
+    "is_secret",
+    "shared_dir",
+    "stack_config",
+    "unwrap_secret",
+]
 
 STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml"))
+TEST_PROJECT = "example-project"
+"""The GCP project the tests give GKE stacks, as a user does with `pulumi config set gcp:project`."""
+PROJECT_OVERRIDE = {"gcp:project": TEST_PROJECT}
+
+
+def deployable_config(stack_file: Path) -> dict[str, Any]:
+    """A stack file's config as it is after its one required step: GKE stacks get a project."""
+    config = stack_config(stack_file)
+    cluster = config.get("kserve-triton:cluster") or {}
+    if "existing" not in cluster and "gcp:project" not in config:
+        config = {**config, **PROJECT_OVERRIDE}
+    return config
 
 
 def shared_dir() -> Path | None:
@@ -63,4 +85,4 @@ def pulumi_mocks() -> OfflineRun:
 
 @pytest.fixture
 def dev_config() -> dict[str, Any]:
-    return stack_config(ROOT / "Pulumi.dev.yaml")
+    return deployable_config(ROOT / "Pulumi.dev.yaml")

@@ -48,6 +48,13 @@ def _isvc(index: int, **values: Any) -> Mutation:
     return mutate
 
 
+def _add_isvc(**values: Any) -> Mutation:
+    def mutate(cfg: dict[str, Any]) -> None:
+        cfg["kserve-triton:inferenceServices"].append(values)
+
+    return mutate
+
+
 def _compose(*mutations: Mutation) -> Mutation:
     def mutate(cfg: dict[str, Any]) -> None:
         for mutation in mutations:
@@ -234,7 +241,7 @@ REFUSALS: dict[str, tuple[Mutation, str, str]] = {
     "a name starting with a digit": (_isvc(0, name="3d-unet"), "inferenceServices[0].name", "DNS-1035"),
     "a format Triton does not serve": (_isvc(0, modelFormat="sklearn"), "inferenceServices[0].modelFormat", "serves"),
     "a format version the runtime does not declare": (
-        _isvc(0, modelFormatVersion="10"),
+        _isvc(0, modelFormat="tensorrt", modelFormatVersion="10"),
         "inferenceServices[0].modelFormatVersion",
         "tensorrt version 8",
     ),
@@ -261,7 +268,7 @@ REFUSALS: dict[str, tuple[Mutation, str, str]] = {
     "the kserve namespace": (_isvc(0, namespace="kserve"), "inferenceServices[0].namespace", "reserved"),
     "an invalid namespace": (_isvc(0, namespace="Team_A"), "inferenceServices[0].namespace", "namespace name"),
     "a duplicate name in a namespace": (
-        _isvc(1, name="tensorrt-resnet"),
+        _add_isvc(name="torchscript-cifar10", modelFormat="onnx", storageUri="gs://kfserving-examples/x"),
         "inferenceServices[1].name",
         "already used in namespace models",
     ),
@@ -275,7 +282,7 @@ REFUSALS: dict[str, tuple[Mutation, str, str]] = {
         "pinned by digest",
     ),
     "more GPUs at minReplicas than the pool holds": (
-        _isvc(0, minReplicas=2, maxReplicas=2),
+        _isvc(0, minReplicas=3, maxReplicas=3),
         "inferenceServices",
         "holds at most 2",
     ),
@@ -483,3 +490,187 @@ def test_defaults_are_the_safe_ones():
     assert settings.gpu_node_pool.driver_version == "DEFAULT"
     assert settings.gpu_node_pool.spot is False
     assert settings.gpu_node_pool.min_nodes == 0
+
+
+# --- the YAML rule: what a user writes in a stack file is read as they meant it -------------------------
+
+GKE = {
+    "gcp": {"project": "my-project"},
+    "cluster": {"name": "c", "location": "us-central1-a"},
+    "gpuNodePool": {"machineType": "g2-standard-8", "acceleratorType": "nvidia-l4", "maxNodes": 2},
+}
+
+
+def _with(**sections: Any) -> dict[str, Any]:
+    raw = copy.deepcopy(GKE)
+    for key, value in sections.items():
+        raw[key] = {**raw.get(key, {}), **value} if isinstance(value, dict) else value
+    return raw
+
+
+def test_numbers_are_accepted_where_text_is_expected_as_the_text_they_were_written_as():
+    settings = config.parse(
+        _with(
+            triton={"cpu": 4, "shmSize": 512},
+            inferenceServices=[
+                {"name": "m", "modelFormat": "onnx", "modelFormatVersion": 1, "storageUri": "gs://kfserving-examples/m"}
+            ],
+        )
+    )
+    assert settings.triton.cpu == "4" and settings.replica_size.cpu_millis == 4000
+    assert settings.triton.shm_size == "512"
+    assert settings.inference_services[0].model_format_version == "1"
+    assert config.parse(_with(triton={"cpu": 0.5})).triton.cpu == "0.5"
+
+
+def test_quoted_counts_and_flags_are_accepted_as_pulumi_config_set_writes_them():
+    settings = config.parse(_with(gpuNodePool={"acceleratorCount": "1", "maxNodes": "3", "spot": "True"}))
+    assert settings.gpu_node_pool.accelerator_count == 1
+    assert settings.gpu_node_pool.max_nodes == 3
+    assert settings.gpu_node_pool.spot is True
+
+
+@pytest.mark.parametrize(
+    ("sections", "setting", "message"),
+    [
+        ({"gpuNodePool": {"maxNodes": 1.5}}, "gpuNodePool.maxNodes", "must be a whole number"),
+        ({"gpuNodePool": {"maxNodes": "1.5"}}, "gpuNodePool.maxNodes", "must be a whole number"),
+        ({"gpuNodePool": {"maxNodes": True}}, "gpuNodePool.maxNodes", "must be a whole number"),
+        ({"gpuNodePool": {"spot": "yes"}}, "gpuNodePool.spot", "must be true or false"),
+        ({"gpuNodePool": {"spot": 1}}, "gpuNodePool.spot", "must be true or false"),
+        ({"triton": {"image": True}}, "triton.image", "must be text"),
+        ({"gpuNodePool": {"zones": "us-central1-a"}}, "gpuNodePool.zones", "must be a YAML list"),
+        ({"triton": ["image"]}, "triton", "must be a YAML object"),
+    ],
+)
+def test_values_of_the_wrong_kind_are_refused_in_words(sections, setting, message):
+    with pytest.raises(config.ConfigError) as refused:
+        config.parse(_with(**sections))
+    assert [p.setting for p in refused.value.problems] == [setting]
+    assert message in str(refused.value)
+
+
+def test_every_setting_follows_the_yaml_rule():
+    """Scalars are Text, Count, Flag or a closed Literal: no setting is left to pydantic's own coercions."""
+    import types
+    import typing
+
+    from pydantic import BeforeValidator
+
+    from settings.base import RULE_READERS
+    from settings.stack import StackSettings, model_in
+
+    def scalar_types(annotation: Any) -> list[Any]:
+        if typing.get_origin(annotation) is typing.Annotated and not follows_the_rule(annotation):
+            return scalar_types(typing.get_args(annotation)[0])  # constraints around an Optional
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+            return [t for arg in typing.get_args(annotation) if arg is not type(None) for t in scalar_types(arg)]
+        if typing.get_origin(annotation) is list:
+            return scalar_types(typing.get_args(annotation)[0])
+        return [annotation]
+
+    def follows_the_rule(scalar: Any) -> bool:
+        if typing.get_origin(scalar) is typing.Literal:
+            return True
+        readers = [m.func for m in getattr(scalar, "__metadata__", ()) if isinstance(m, BeforeValidator)]
+        return any(reader in RULE_READERS for reader in readers)
+
+    def walk(model: Any) -> None:
+        for name, field in model.model_fields.items():
+            try:
+                walk(model_in(field.annotation))
+                continue
+            except TypeError:
+                pass
+            annotation = field.rebuild_annotation()
+            for scalar in scalar_types(annotation):
+                assert follows_the_rule(scalar), f"{model.__name__}.{name} is {scalar}"
+
+    walk(StackSettings)
+
+
+# --- clear messages ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", REFUSALS, ids=list(REFUSALS))
+def test_messages_never_show_python_objects(case, dev_config):
+    mutate, _, _ = REFUSALS[case]
+    cfg = copy.deepcopy(dev_config)
+    mutate(cfg)
+    raw = {"gcp": {k[4:]: v for k, v in cfg.items() if k.startswith("gcp:")}}
+    raw.update({k.split(":", 1)[1]: v for k, v in cfg.items() if k.startswith("kserve-triton:")})
+    try:
+        config.parse(raw)
+    except config.ConfigError as refused:
+        text = str(refused)
+        assert "Settings(" not in text and " object at 0x" not in text and "True" not in text, text
+
+
+def test_a_gke_setting_next_to_existing_is_shown_as_yaml_not_as_an_object():
+    with pytest.raises(config.ConfigError) as refused:
+        config.parse({"cluster": {"existing": {"context": "kind-kserve"}, "systemNodePool": {"minNodes": 2}}})
+    assert str(refused.value).endswith(
+        'cluster.systemNodePool: {"minNodes": 2} is not allowed: is a GKE setting; remove it, or remove existing'
+    )
+
+
+def test_a_misspelt_setting_suggests_the_right_one():
+    with pytest.raises(config.ConfigError) as refused:
+        config.parse(_with(gpuNodePool={"acceleratorCont": 1}))
+    assert "gpuNodePool.acceleratorCont: 1 is not allowed: unknown setting; did you mean acceleratorCount?" in str(
+        refused.value
+    )
+
+
+def test_settings_under_the_wrong_namespace_are_named_as_such(pulumi_mocks, dev_config):
+    dev_config["kserve_triton:gpuNodePool"] = dev_config.pop("kserve-triton:gpuNodePool")
+    pulumi_mocks.configure(dev_config)
+    with pytest.raises(config.ConfigError) as refused:
+        pulumi_mocks.run_main()
+    assert [p.setting for p in refused.value.problems] == ["kserve_triton:gpuNodePool"]
+    assert "is in namespace 'kserve_triton', which this program does not read" in str(refused.value)
+    assert "write kserve-triton:gpuNodePool" in str(refused.value)
+    assert pulumi_mocks.monitor.nodes == {}
+
+
+def test_an_unknown_project_setting_suggests_the_known_one(pulumi_mocks, dev_config):
+    dev_config["kserve-triton:inferenceService"] = []
+    pulumi_mocks.configure(dev_config)
+    with pytest.raises(config.ConfigError) as refused:
+        pulumi_mocks.run_main()
+    assert "did you mean kserve-triton:inferenceServices?" in str(refused.value)
+
+
+# --- existing clusters and the GCP provider's settings ----------------------------------------------------
+
+
+def test_an_existing_cluster_ignores_inherited_gcp_settings(pulumi_mocks):
+    from conftest import ROOT, stack_config
+
+    local = stack_config(ROOT / "Pulumi.local.yaml")
+    pulumi_mocks.configure({**local, "gcp:project": "Not A Project ID", "gcp:zone": "us-central1-a"})
+    pulumi_mocks.run_main()
+    assert not [n for n in pulumi_mocks.monitor.nodes.values() if n.type.startswith("gcp:")]
+
+
+@pytest.mark.parametrize("context", ["", "  "])
+def test_an_empty_kubeconfig_context_is_refused(context):
+    with pytest.raises(config.ConfigError) as refused:
+        config.parse({"cluster": {"existing": {"context": context}}})
+    assert [p.setting for p in refused.value.problems] == ["cluster.existing.context"]
+    assert "an empty context means whichever context is current" in str(refused.value)
+
+
+def test_a_gke_stack_without_a_project_is_told_how_to_set_it(pulumi_mocks, dev_config):
+    del dev_config["gcp:project"]
+    pulumi_mocks.configure(dev_config)
+    with pytest.raises(config.ConfigError) as refused:
+        pulumi_mocks.run_main()
+    assert str(refused.value).endswith(
+        "gcp:project: is required for a GKE cluster: run `pulumi config set gcp:project <your-project-id>`"
+    )
+
+
+def test_gcp_region_is_optional_and_the_cluster_location_decides():
+    settings = config.parse({**GKE, "gcp": {"project": "my-project"}})
+    assert settings.gcp.region is None and settings.cluster.region == "us-central1"

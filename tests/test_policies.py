@@ -18,7 +18,7 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-from conftest import ROOT, stack_config
+from conftest import ROOT, deployable_config
 from kserve_triton.offline import OfflineRun, unwrap_secret
 
 BY_NAME = {p.name: p for p in POLICIES}
@@ -274,7 +274,7 @@ def test_enforcement_levels():
 
 def program_resources(stack: str, mutate=None) -> list[PolicyResource]:
     """What the program registers for a stack, as the engine hands resources to an analyzer."""
-    config = copy.deepcopy(stack_config(ROOT / f"Pulumi.{stack}.yaml"))
+    config = copy.deepcopy(deployable_config(ROOT / f"Pulumi.{stack}.yaml"))
     if mutate:
         mutate(config)
     run = OfflineRun(stack)

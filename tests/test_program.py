@@ -6,12 +6,12 @@ import pytest
 import yaml
 from schemas import builtin_errors, crd_errors
 
-from conftest import STACK_FILES, shared_dir, stack_config, unwrap_secret
+from conftest import STACK_FILES, TEST_PROJECT, deployable_config, shared_dir, unwrap_secret
 
 
 @pytest.mark.parametrize("stack_file", STACK_FILES, ids=[f.name for f in STACK_FILES])
 def test_every_stack_file_deploys_under_mocks(stack_file, pulumi_mocks):
-    pulumi_mocks.configure(stack_config(stack_file))
+    pulumi_mocks.configure(deployable_config(stack_file))
     pulumi_mocks.run_main()
     assert pulumi_mocks.monitor.nodes, f"{stack_file.name} registered nothing"
 
@@ -25,7 +25,7 @@ def test_dev_stack_exports_what_a_user_needs(pulumi_mocks, dev_config):
     assert exports["gpuNodePoolName"].value.startswith("gpu-")
     assert exports["kubeconfig"].secret, "the kubeconfig output must be a secret"
     kubeconfig = yaml.safe_load(unwrap_secret(exports["kubeconfig"].value))
-    assert kubeconfig["current-context"] == "gke_my-gcp-project_us-central1-a_kserve-triton-dev"
+    assert kubeconfig["current-context"] == f"gke_{TEST_PROJECT}_us-central1-a_kserve-triton-dev"
     assert not any(e.secret for name, e in exports.items() if name != "kubeconfig")
 
 
@@ -61,9 +61,9 @@ def dev(pulumi_mocks, dev_config):
     return pulumi_mocks
 
 
-def test_dev_stack_ships_the_sample_models(dev):
+def test_dev_stack_ships_the_public_sample_model(dev):
     services = {n.inputs["metadata"]["name"]: n.inputs["spec"]["predictor"]["model"] for n in dev.monitor.of_type(ISVC)}
-    assert services["tensorrt-resnet"]["modelFormat"] == {"name": "tensorrt"}
+    assert list(services) == ["torchscript-cifar10"]
     assert services["torchscript-cifar10"] == {
         **services["torchscript-cifar10"],
         "modelFormat": {"name": "pytorch"},
@@ -71,7 +71,6 @@ def test_dev_stack_ships_the_sample_models(dev):
         "storageUri": "gs://kfserving-examples/models/torchscript",
     }
     assert dev.exports["inferenceServices"].value == {
-        "models/tensorrt-resnet": "http://tensorrt-resnet-predictor.models.svc.cluster.local",
         "models/torchscript-cifar10": "http://torchscript-cifar10-predictor.models.svc.cluster.local",
     }
 
@@ -98,11 +97,21 @@ def test_install_order_reaches_from_cert_manager_to_every_inference_service(dev)
             assert monitor.depends_on(isvc, prerequisite), f"{isvc.name} must wait for {prerequisite.name}"
 
 
-def test_model_access_covers_exactly_the_configured_buckets_and_namespaces(dev):
-    grants = dev.monitor.of_type("gcp:storage/bucketIAMMember:BucketIAMMember")
-    assert [g.inputs["bucket"] for g in grants] == ["my-gcp-project-models"]
-    bindings = dev.monitor.of_type("gcp:serviceaccount/iAMMember:IAMMember")
-    assert [b.inputs["member"] for b in bindings] == ["serviceAccount:my-gcp-project.svc.id.goog[models/model-reader]"]
+def test_model_access_covers_exactly_the_configured_buckets_and_namespaces(pulumi_mocks, dev_config):
+    dev_config["kserve-triton:modelStorage"]["buckets"] = ["team-models"]
+    dev_config["kserve-triton:inferenceServices"].append(
+        {"name": "resnet", "namespace": "vision", "modelFormat": "onnx", "storageUri": "gs://team-models/resnet"}
+    )
+    dev_config["kserve-triton:gpuNodePool"]["maxNodes"] = 3
+    pulumi_mocks.configure(dev_config)
+    pulumi_mocks.run_main()
+    grants = pulumi_mocks.monitor.of_type("gcp:storage/bucketIAMMember:BucketIAMMember")
+    assert [g.inputs["bucket"] for g in grants] == ["team-models"]
+    bindings = pulumi_mocks.monitor.of_type("gcp:serviceaccount/iAMMember:IAMMember")
+    assert sorted(b.inputs["member"] for b in bindings) == [
+        f"serviceAccount:{TEST_PROJECT}.svc.id.goog[models/model-reader]",
+        f"serviceAccount:{TEST_PROJECT}.svc.id.goog[vision/model-reader]",
+    ]
 
 
 def test_every_kubernetes_resource_uses_the_cluster_provider(dev):
@@ -114,7 +123,7 @@ def test_every_kubernetes_resource_uses_the_cluster_provider(dev):
 
 @pytest.mark.parametrize("stack_file", STACK_FILES, ids=[f.name for f in STACK_FILES])
 def test_every_declared_object_validates(stack_file, pulumi_mocks):
-    pulumi_mocks.configure(stack_config(stack_file))
+    pulumi_mocks.configure(deployable_config(stack_file))
     pulumi_mocks.run_main()
     kubernetes_objects = [
         n for n in pulumi_mocks.monitor.nodes.values() if n.type.startswith("kubernetes:") and n.custom

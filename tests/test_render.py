@@ -11,7 +11,7 @@ import pytest
 import yaml
 from schemas import builtin_errors, crd_errors
 
-from conftest import ROOT, STACK_FILES, shared_dir
+from conftest import PROJECT_OVERRIDE, ROOT, STACK_FILES, shared_dir
 from kserve_triton.render import render
 
 STACKS = [f.name.split(".")[1] for f in STACK_FILES]
@@ -25,7 +25,7 @@ def files(tree: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_rendered_kubernetes_object_validates(stack, tmp_path):
-    target = render(stack, tmp_path)
+    target = render(stack, tmp_path, overrides=PROJECT_OVERRIDE)
     documents = [yaml.safe_load(p.read_text()) for p in sorted((target / "kubernetes").glob("*.yaml"))]
     objects = [d for d in documents if "kind" in d]
     assert {d["kind"] for d in objects} >= {"Namespace", "ClusterServingRuntime", "InferenceService"}
@@ -42,13 +42,13 @@ def test_every_rendered_kubernetes_object_validates(stack, tmp_path):
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_rendering_is_deterministic(stack, tmp_path):
-    first = files(render(stack, tmp_path / "first"))
-    second = files(render(stack, tmp_path / "second"))
+    first = files(render(stack, tmp_path / "first", overrides=PROJECT_OVERRIDE))
+    second = files(render(stack, tmp_path / "second", overrides=PROJECT_OVERRIDE))
     assert first == second
 
 
 def test_files_are_numbered_in_apply_order_and_the_diagram_shows_the_install_order(tmp_path):
-    target = render("dev", tmp_path)
+    target = render("dev", tmp_path, overrides=PROJECT_OVERRIDE)
     order = (target / "apply-order.txt").read_text().splitlines()
 
     def position(fragment: str) -> int:
@@ -65,7 +65,7 @@ def test_files_are_numbered_in_apply_order_and_the_diagram_shows_the_install_ord
     ]
     positions = [position(step) for step in chain]
     assert positions == sorted(positions)
-    assert position("NodePool-gpu") < position("InferenceService-models-tensorrt-resnet")
+    assert position("NodePool-gpu") < position("InferenceService-models-torchscript-cifar10")
 
     graph = (target / "graph.md").read_text()
     ids = dict(re.findall(r'(r\d+)\["[^"<]+<br/>([^"]+)"\]', graph))
@@ -81,14 +81,14 @@ def test_files_are_numbered_in_apply_order_and_the_diagram_shows_the_install_ord
 
 
 def test_secrets_stay_masked(tmp_path):
-    target = render("dev", tmp_path)
+    target = render("dev", tmp_path, overrides=PROJECT_OVERRIDE)
     text = "".join(p.read_text() for p in target.rglob("*") if p.is_file())
     assert "gke-gcloud-auth-plugin" not in text and "certificate-authority-data" not in text
     assert yaml.safe_load((target / "outputs.yaml").read_text())["kubeconfig"] == "[secret]"
 
 
 def test_gcp_resources_are_rendered_with_their_options(tmp_path):
-    target = render("prod", tmp_path)
+    target = render("prod", tmp_path, overrides=PROJECT_OVERRIDE)
     (cluster_file,) = (target / "gcp").glob("*-Cluster-gke-cluster.yaml")
     cluster = yaml.safe_load(cluster_file.read_text())
     assert cluster["type"] == "gcp:container/cluster:Cluster"
@@ -116,4 +116,24 @@ def test_command_line_renders_into_the_output_directory(tmp_path):
         capture_output=True,
         text=True,
     )
-    assert refused.returncode == 2 and "invalid choice" in refused.stderr
+    assert refused.returncode == 1
+    assert "Pulumi.staging.yaml: no such stack file (stacks of this project: dev, local, prod)" in refused.stderr
+
+
+def test_rendering_several_stacks_keeps_each_stacks_outputs_its_own(tmp_path):
+    render("dev", tmp_path, overrides=PROJECT_OVERRIDE)
+    local = yaml.safe_load((render("local", tmp_path) / "outputs.yaml").read_text())
+    assert "clusterName" not in local and "kubeconfig" not in local
+    assert local["inferenceServices"] == {
+        "models/torchscript-cifar10": "http://torchscript-cifar10-predictor.models.svc.cluster.local"
+    }
+
+
+def test_render_reports_a_refused_stack_and_renders_the_others(tmp_path, capsys):
+    from kserve_triton.__main__ import main
+
+    assert main(["render", "--stack", "dev", "--stack", "local", "--out", str(tmp_path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == f"Pulumi.local.yaml: rendered into {tmp_path / 'local'}\n"
+    assert "Pulumi.dev.yaml: invalid configuration (nothing would be created):\n  - gcp:project: is required" in err
+    assert not (tmp_path / "dev").exists()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ROOT, stack_config
+from conftest import ROOT, TEST_PROJECT, deployable_config
 
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 CSR = "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime"
@@ -12,7 +12,7 @@ NODE_POOL = "gcp:container/nodePool:NodePool"
 
 
 def deploy(harness, stack: str):
-    harness.configure(stack_config(ROOT / f"Pulumi.{stack}.yaml"))
+    harness.configure(deployable_config(ROOT / f"Pulumi.{stack}.yaml"))
     harness.run_main()
     return harness.monitor
 
@@ -101,8 +101,9 @@ def test_local_model_reader_account_has_no_cloud_identity(local):
     assert "annotations" not in account["metadata"]
 
 
-@pytest.mark.parametrize(("stack", "project"), [("dev", "my-gcp-project"), ("prod", "my-gcp-project-prod")])
-def test_gke_stacks_pull_triton_through_the_regional_nvcr_proxy_and_stream_it(pulumi_mocks, stack, project):
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_gke_stacks_pull_triton_through_the_regional_nvcr_proxy_and_stream_it(pulumi_mocks, stack):
+    project = TEST_PROJECT
     monitor = deploy(pulumi_mocks, stack)
     (container,) = monitor.one(CSR).inputs["spec"]["containers"]
     assert container["image"] == f"us-central1-docker.pkg.dev/{project}/nvcr-remote/nvidia/tritonserver:25.01-py3"
@@ -115,3 +116,27 @@ def test_gke_stacks_pull_triton_through_the_regional_nvcr_proxy_and_stream_it(pu
 def test_local_pulls_triton_straight_from_nvcr(local):
     (container,) = local.one(CSR).inputs["spec"]["containers"]
     assert container["image"] == "nvcr.io/nvidia/tritonserver:25.01-py3"
+
+
+def test_dev_own_model_example_deploys_once_uncommented_as_its_comment_says(pulumi_mocks):
+    """The commented example in Pulumi.dev.yaml is real config: uncomment it, name your bucket, raise maxNodes."""
+    import re
+
+    import yaml
+
+    from conftest import PROJECT_OVERRIDE
+
+    text = (ROOT / "Pulumi.dev.yaml").read_text()
+    text = re.sub(r"^(\s+)# (buckets: |- name: tensorrt-resnet|  \w+: )", r"\1\2", text, flags=re.MULTILINE)
+    text = text.replace("<your-models-bucket>", "team-models").replace("maxNodes: 2 ", "maxNodes: 3 ")
+    config = {**yaml.safe_load(text)["config"], **PROJECT_OVERRIDE}
+    assert config["kserve-triton:modelStorage"]["buckets"] == ["team-models"]
+    pulumi_mocks.configure(config)
+    pulumi_mocks.run_main()
+    services = {n.inputs["metadata"]["name"]: n for n in pulumi_mocks.monitor.of_type(ISVC)}
+    assert set(services) == {"torchscript-cifar10", "tensorrt-resnet"}
+    model = services["tensorrt-resnet"].inputs["spec"]["predictor"]["model"]
+    assert model["storageUri"] == "gs://team-models/tensorrt-resnet"
+    assert model["modelFormat"] == {"name": "tensorrt"}
+    grant = pulumi_mocks.monitor.one("gcp:storage/bucketIAMMember:BucketIAMMember")
+    assert grant.inputs["bucket"] == "team-models"
