@@ -27,8 +27,39 @@ SERVICE_RANGE = "10.20.0.0/20"
 
 OAUTH_SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 
+# GKE's default monitoring packages for a new Standard cluster (1.33, REGULAR), plus DCGM GPU metrics.
+# `enable_components` is the complete list, so anything left out is switched off
+# (../shared/notes/autoscaling-observability.md §3.3).
+MONITORING_COMPONENTS = [
+    "SYSTEM_COMPONENTS",
+    "STORAGE",
+    "HPA",
+    "POD",
+    "DAEMONSET",
+    "DEPLOYMENT",
+    "STATEFULSET",
+    "JOBSET",
+    "CADVISOR",
+    "KUBELET",
+    "DCGM",
+]
+
+# Cluster and node-pool operations (GPU pools above all) can outlast the provider's defaults; a `pulumi up`
+# that times out anyway can simply be run again: it picks up the operation where GKE is.
+CLUSTER_TIMEOUTS = pulumi.CustomTimeouts(create="60m", update="90m", delete="60m")
+NODE_POOL_TIMEOUTS = pulumi.CustomTimeouts(create="60m", update="90m", delete="60m")
+
+# A regional cluster's node pools span three of the region's zones unless told otherwise.
+REGIONAL_POOL_ZONES = 3
+
 # GCE label the policy pack reads to tell production stacks (policy/kserve_triton_policies.py).
 PRODUCTION_LABEL = "kserve-triton-production"
+
+
+def initial_nodes_per_zone(min_nodes: int, zones: int) -> int:
+    """A pool's `initial_node_count` (per zone) that gives it at least `min_nodes` from the start: the
+    autoscaler adds nodes for pending pods, not to reach its minimum."""
+    return max(1, -(-min_nodes // zones)) if min_nodes else 0
 
 
 @dataclass(frozen=True)
@@ -170,14 +201,11 @@ class GkeCluster(pulumi.ComponentResource):
                 "shielded_instance_config": shielded_instance(),
             },
             logging_config={"enable_components": ["SYSTEM_COMPONENTS", "WORKLOADS"]},
-            monitoring_config={
-                # DCGM is on by default for new clusters >= 1.32.1; listed so it is never turned off.
-                "enable_components": ["SYSTEM_COMPONENTS", "DCGM"],
-                "managed_prometheus": {"enabled": True},
-            },
+            monitoring_config={"enable_components": MONITORING_COMPONENTS, "managed_prometheus": {"enabled": True}},
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=args.protect,
+                custom_timeouts=CLUSTER_TIMEOUTS,
                 depends_on=[self.node_service_account_role],
                 # The removed default pool's settings are create-only; never replace the cluster for them.
                 ignore_changes=["nodeConfig", "initialNodeCount"],
@@ -194,6 +222,10 @@ class GkeCluster(pulumi.ComponentResource):
                 "total_min_node_count": args.system_pool.min_nodes,
                 "total_max_node_count": args.system_pool.max_nodes,
             },
+            # Nodes from the start: cert-manager and KServe must not wait for a scale-up from zero.
+            initial_node_count=initial_nodes_per_zone(
+                args.system_pool.min_nodes, REGIONAL_POOL_ZONES if args.location == args.region else 1
+            ),
             ignore_node_count_changes=True,
             management={"auto_repair": True, "auto_upgrade": True},
             node_config={
@@ -205,7 +237,9 @@ class GkeCluster(pulumi.ComponentResource):
                 "workload_metadata_config": workload_metadata(),
                 "shielded_instance_config": shielded_instance(),
             },
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["initialNodeCount"]),
+            opts=pulumi.ResourceOptions(
+                parent=self, ignore_changes=["initialNodeCount"], custom_timeouts=NODE_POOL_TIMEOUTS
+            ),
         )
 
         self.name = self.cluster.name

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_gcp as gcp
 
-from components.gke_cluster import OAUTH_SCOPES, node_service_account, shielded_instance, workload_metadata
+from components.gke_cluster import (
+    NODE_POOL_TIMEOUTS,
+    OAUTH_SCOPES,
+    REGIONAL_POOL_ZONES,
+    initial_nodes_per_zone,
+    node_service_account,
+    shielded_instance,
+    workload_metadata,
+)
 from components.naming import NODE_ROLE_LABEL
 
 if TYPE_CHECKING:
@@ -73,6 +81,12 @@ class GpuNodePool(pulumi.ComponentResource):
     """The node pool's generated name (it is not fixed, so a replacement can be created first)."""
     service_account_email: pulumi.Output[str]
 
+    @staticmethod
+    def zone_count(args: GpuNodePoolArgs) -> int:
+        if args.zones:
+            return len(args.zones)
+        return REGIONAL_POOL_ZONES if args.location.count("-") == 1 else 1
+
     def __init__(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kserve-triton:gke:GpuNodePool", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -111,6 +125,7 @@ class GpuNodePool(pulumi.ComponentResource):
             cluster=args.cluster_id,
             location=args.location,
             node_locations=args.zones,
+            initial_node_count=initial_nodes_per_zone(args.min_nodes, self.zone_count(args)),
             autoscaling={
                 "total_min_node_count": args.min_nodes,
                 "total_max_node_count": args.max_nodes,
@@ -146,6 +161,7 @@ class GpuNodePool(pulumi.ComponentResource):
                 parent=self,
                 depends_on=[self.service_account_role, *self.image_bindings, *args.depends_on],
                 ignore_changes=["initialNodeCount"],
+                custom_timeouts=NODE_POOL_TIMEOUTS,
             ),
         )
 

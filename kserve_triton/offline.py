@@ -51,6 +51,7 @@ class Node:
     delete_before_replace: bool
     retain_on_delete: bool | None
     aliases: list[str]
+    custom_timeouts: dict[str, str]
     inputs: dict[str, Any]
     outputs: dict[str, Any] = field(default_factory=dict)
     registered_outputs: dict[str, Any] | None = None
@@ -84,6 +85,11 @@ class GraphMonitor(MockMonitor):
             delete_before_replace=request.deleteBeforeReplace,
             retain_on_delete=request.retainOnDelete if request.HasField("retainOnDelete") else None,
             aliases=[str(a) for a in request.aliases],
+            custom_timeouts={
+                kind: getattr(request.customTimeouts, kind)
+                for kind in ("create", "update", "delete")
+                if getattr(request.customTimeouts, kind)
+            },
             inputs=rpc.deserialize_properties(request.object),
             outputs=rpc.deserialize_properties(response.object) if request.custom else {},
         )
