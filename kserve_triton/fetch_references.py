@@ -5,9 +5,10 @@
 
 Every artifact in `kserve_triton.references` is fetched (charts by `helm pull`, single files by URL), the
 files the manifest lists are taken out of it (KEDA's CRDs rendered by `helm template`) and each is checked
-against its pinned sha256 (and a package against its own sha256 where that is known). Everything is built
-in a temporary directory beside DIR and moved into place only when every file matched, so DIR is either
-the complete verified tree or untouched. A DIR that already holds every file, verified, is left alone.
+against its pinned sha256 (three Chart.yaml files may instead have the pinned form `helm package` gives them;
+a package is checked against its own sha256 where that is known). Everything is built in a temporary
+directory beside DIR and moved into place only when every file matched, so DIR is either the complete
+verified tree or untouched. A DIR that already holds every file, verified, is left alone.
 
 Only `Upstream.fetch` touches the network; tests substitute it (and `render`, where helm is missing).
 Standard library only.
@@ -174,7 +175,8 @@ def fetch_references(
         problems: list[str] = []
         for name, files in pinned.by_artifact().items():
             whole_chart = any(p.artifact == name and p.dest.endswith("/") for p in pinned.placements)
-            problems += _take(pinned.artifacts[name], files, whole_chart, pinned, upstream, work / name, tree, log)
+            artifact_work = work / "artifacts" / name
+            problems += _take(pinned.artifacts[name], files, whole_chart, pinned, upstream, artifact_work, tree, log)
         if problems:
             raise FetchError(
                 f"refusing to install the references: {len(problems)} file(s) missing or not matching their sha256 "
