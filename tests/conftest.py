@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from kserve_triton.offline import ROOT, OfflineRun, is_secret, stack_config, unwrap_secret
+from kserve_triton.references import default_cache_dir
 
 __all__ = [
     "PROJECT_OVERRIDE",
@@ -21,6 +22,7 @@ __all__ = [
     "deployable_config",
     "is_secret",
     "shared_dir",
+    "shared_missing",
     "stack_config",
     "unwrap_secret",
 ]
@@ -41,9 +43,20 @@ def deployable_config(stack_file: Path) -> dict[str, Any]:
 
 
 def shared_dir() -> Path | None:
-    """`../shared` beside the checkout, or $KSERVE_TRITON_SHARED; None when neither exists."""
-    candidate = Path(os.environ.get("KSERVE_TRITON_SHARED", ROOT.parent / "shared"))
-    return candidate if candidate.is_dir() else None
+    """The upstream reference files (KServe CRDs, chart values, charts): $KSERVE_TRITON_SHARED when it is set
+    (then only it), else `../shared` beside the checkout, else the cache `scripts/fetch-references` fills
+    (`kserve_triton.references.default_cache_dir()`); None when there is none."""
+    explicit = os.environ.get("KSERVE_TRITON_SHARED")
+    candidates = [Path(explicit)] if explicit else [ROOT.parent / "shared", default_cache_dir()]
+    return next((candidate for candidate in candidates if candidate.is_dir()), None)
+
+
+def shared_missing(what: str) -> str:
+    """The skip reason of a test that needs `what` from the reference files when `shared_dir()` is None."""
+    explicit = os.environ.get("KSERVE_TRITON_SHARED")
+    if explicit:
+        return f"{what}: KSERVE_TRITON_SHARED={explicit} is not a directory (scripts/fetch-references DIR fills one)"
+    return f"{what}: not in ../shared nor in {default_cache_dir()}: run scripts/fetch-references"
 
 
 @pytest.fixture(scope="session")

@@ -11,12 +11,12 @@ from schemas import builtin_errors, crd_errors
 from components.gcp_catalog import GpuShare
 from components.inference_services import InferenceServiceArgs, InferenceServices, InferenceServicesArgs
 from components.triton_runtime import TritonRuntime, TritonRuntimeArgs
-from conftest import shared_dir
+from conftest import shared_dir, shared_missing
 
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 CSR = "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime"
 SHARED = shared_dir()
-needs_shared = pytest.mark.skipif(SHARED is None, reason="../shared (KServe CRDs) is not available")
+needs_shared = pytest.mark.skipif(SHARED is None, reason=shared_missing("KServe CRDs"))
 SHARE = GpuShare(cpu_millis=5000, memory_mib=20480)
 
 

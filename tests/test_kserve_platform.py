@@ -8,7 +8,7 @@ import pytest
 from chart_values import reference_values, unknown_keys
 
 from components.kserve_platform import KServePlatform, KServePlatformArgs
-from conftest import shared_dir
+from conftest import shared_dir, shared_missing
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SYSTEM = {"kserve-triton/node-role": "system"}
@@ -148,7 +148,7 @@ def test_outputs_namespace_and_version(installed):
 
 
 SHARED = shared_dir()
-needs_shared = pytest.mark.skipif(SHARED is None, reason="../shared (chart reference values) is not available")
+needs_shared = pytest.mark.skipif(SHARED is None, reason=shared_missing("chart values"))
 
 
 @needs_shared

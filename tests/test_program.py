@@ -6,7 +6,7 @@ import pytest
 import yaml
 from schemas import builtin_errors, crd_errors
 
-from conftest import STACK_FILES, TEST_PROJECT, deployable_config, shared_dir, unwrap_secret
+from conftest import STACK_FILES, TEST_PROJECT, deployable_config, shared_dir, shared_missing, unwrap_secret
 
 
 @pytest.mark.parametrize("stack_file", STACK_FILES, ids=[f.name for f in STACK_FILES])
@@ -131,7 +131,7 @@ def test_every_declared_object_validates(stack_file, pulumi_mocks):
     for node in kubernetes_objects:
         if node.type in (ISVC, CSR):
             if SHARED is None:
-                pytest.skip("../shared (KServe CRDs) is not available")
+                pytest.skip(shared_missing("KServe CRDs"))
             assert crd_errors(SHARED, node.inputs) == [], node.name
         elif node.type.startswith("kubernetes:core/"):
             assert builtin_errors(node.inputs) == [], node.name

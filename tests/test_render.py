@@ -11,7 +11,7 @@ import pytest
 import yaml
 from schemas import builtin_errors, crd_errors
 
-from conftest import PROJECT_OVERRIDE, ROOT, STACK_FILES, shared_dir
+from conftest import PROJECT_OVERRIDE, ROOT, STACK_FILES, shared_dir, shared_missing
 from kserve_triton.render import render
 
 STACKS = [f.name.split(".")[1] for f in STACK_FILES]
@@ -32,7 +32,7 @@ def test_every_rendered_kubernetes_object_validates(stack, tmp_path):
     for obj in objects:
         if obj["kind"] in KSERVE_KINDS:
             if SHARED is None:
-                pytest.skip("../shared (KServe CRDs) is not available")
+                pytest.skip(shared_missing("KServe CRDs"))
             assert crd_errors(SHARED, obj) == [], obj["metadata"]["name"]
         else:
             assert builtin_errors(obj) == [], obj["metadata"]["name"]

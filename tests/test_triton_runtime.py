@@ -11,7 +11,7 @@ from schemas import crd_errors
 from components.gcp_catalog import GpuShare
 from components.kserve_types import ServingRuntimeSpec, SupportedModelFormat
 from components.triton_runtime import TritonRuntime, TritonRuntimeArgs
-from conftest import shared_dir
+from conftest import shared_dir, shared_missing
 
 CSR = "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime"
 SHARED = shared_dir()
@@ -166,7 +166,7 @@ def test_runtime_waits_for_the_kserve_controller(pulumi_mocks):
     assert pulumi_mocks.monitor.provider_of(runtime) is pulumi_mocks.monitor.one("pulumi:providers:kubernetes")
 
 
-@pytest.mark.skipif(SHARED is None, reason="../shared (KServe CRDs) is not available")
+@pytest.mark.skipif(SHARED is None, reason=shared_missing("KServe CRDs"))
 def test_runtime_validates_against_the_kserve_crd(runtime):
     assert crd_errors(SHARED, runtime.inputs) == []
 
