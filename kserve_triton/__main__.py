@@ -3,6 +3,7 @@
 python -m kserve_triton render --stack dev --out rendered/
 python -m kserve_triton smoke-test --url http://127.0.0.1:8080 [--model NAME] [--request FILE] [--json]
 python -m kserve_triton smoke-test --isvc torchscript-cifar10 --namespace models [--context CTX]
+python -m kserve_triton cold-start --isvc torchscript-cifar10 [--namespace models] [--context CTX] [--json]
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+from kserve_triton import cold_start  # stdlib only, like the smoke test
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,9 +84,13 @@ def main(argv: list[str] | None = None) -> int:
     smoke.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default: 10)")
     smoke.add_argument("--json", action="store_true", help="print the report as JSON")
 
+    cold_start.add_parser(commands)
+
     args = parser.parse_args(argv)
     if args.command == "render":
         return _render(args, stacks)
+    if args.command == "cold-start":
+        return cold_start.run_command(args)
     return _smoke_test(args, smoke)
 
 
