@@ -171,9 +171,15 @@ def test_on_a_node_that_existed_the_node_stages_are_not_needed():
     assert report.stage("node created").source == "node existed (created 3d02h38m before the pod)"
 
 
-def test_the_newest_predictor_pod_is_measured():
-    report = measured("warm-node", "tensorrt-resnet")  # the rollout's old pod (terminating) is listed first
-    assert report.pod == "tensorrt-resnet-predictor-6b4c9d7f8-zr5tn"
+@pytest.mark.parametrize("order", ["as listed", "reversed"])
+def test_the_newest_predictor_pod_is_measured_whatever_the_list_order(order):
+    def reorder(args, document):
+        if args[1] == "pods" and order == "reversed":
+            document = {**document, "items": document["items"][::-1]}
+        return document
+
+    report = measured("warm-node", "tensorrt-resnet", edit=reorder)  # with the rollout's old, terminating pod
+    assert report.pod == "tensorrt-resnet-predictor-6b4c9d7f8-zr5tn"  # created 2025-06-13, the old one a day before
     assert report.pods_found == 2
     assert "newest of 2 predictor pods" in report.as_text()
 
