@@ -4,6 +4,7 @@ python -m kserve_triton validate [--stack NAME | FILE ...] [--config gcp:project
 python -m kserve_triton render [--stack NAME | FILE ...] [--out rendered/] [--config gcp:project=ID]
 python -m kserve_triton smoke-test --url http://127.0.0.1:8080 [--model NAME] [--request FILE] [--json]
 python -m kserve_triton smoke-test --isvc torchscript-cifar10 --namespace models [--context CTX]
+python -m kserve_triton cold-start --isvc torchscript-cifar10 [--namespace models] [--context CTX] [--json]
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+from kserve_triton import cold_start  # stdlib only, like the smoke test
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,11 +124,15 @@ def main(argv: list[str] | None = None) -> int:
     smoke.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default: 10)")
     smoke.add_argument("--json", action="store_true", help="print the report as JSON")
 
+    cold_start.add_parser(commands)
+
     args = parser.parse_args(argv)
     if args.command == "validate":
         return _validate(args, validate)
     if args.command == "render":
         return _render(args, render)
+    if args.command == "cold-start":
+        return cold_start.run_command(args)
     return _smoke_test(args, smoke)
 
 
