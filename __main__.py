@@ -34,14 +34,19 @@ kserve = KServePlatform(
 triton = TritonRuntime(
     "triton", TritonRuntimeArgs.from_settings(stack, triton_image, kserve.controller), opts=in_cluster
 )
-prerequisites = [triton.runtime, kserve.controller]
-if gpu_pool:
-    prerequisites += [gpu_pool.node_pool, *gpu_pool.image_bindings]
-if model_access:
-    prerequisites += model_access.bindings
+prerequisites = [
+    triton.runtime,
+    kserve.controller,
+    *([gpu_pool.node_pool, *gpu_pool.image_bindings] if gpu_pool else []),
+]
 inference = InferenceServices(
     "isvc",
-    InferenceServicesArgs.from_settings(stack, model_access.email if model_access else None, prerequisites),
+    InferenceServicesArgs.from_settings(
+        stack,
+        model_access.email if model_access else None,
+        prerequisites,
+        grants_for=model_access.grants_for if model_access else None,
+    ),
     opts=in_cluster,
 )
 

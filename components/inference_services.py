@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,8 @@ class InferenceServiceArgs:
     min_replicas: int
     max_replicas: int
     runtime_version: str | None
+    bucket: str | None = None
+    """The GCS bucket of a gs:// storage URI."""
 
 
 @dataclass(frozen=True)
@@ -56,15 +59,23 @@ class InferenceServicesArgs:
     cluster_local: bool
     """No Ingress: label the services cluster-local."""
     depends_on: list[pulumi.Resource]
-    """What must exist before any InferenceService: the runtime, the KServe controller, GPU nodes, IAM grants."""
+    """What must exist before every InferenceService: the runtime, the KServe controller, GPU nodes."""
+    grants_for: Callable[[str, str | None], list[pulumi.Resource]] | None = None
+    """(namespace, bucket) -> the grants one model's pods need to download it (its own, no other model's)."""
 
     @classmethod
     def from_settings(
-        cls, stack: StackSettings, model_reader_email: pulumi.Input[str] | None, depends_on: list[pulumi.Resource]
+        cls,
+        stack: StackSettings,
+        model_reader_email: pulumi.Input[str] | None,
+        depends_on: list[pulumi.Resource],
+        grants_for: Callable[[str, str | None], list[pulumi.Resource]] | None = None,
     ) -> InferenceServicesArgs:
         pool = stack.gpu_node_pool
         return cls(
-            services=[InferenceServiceArgs(**isvc.model_dump()) for isvc in stack.inference_services],
+            services=[
+                InferenceServiceArgs(**isvc.model_dump(), bucket=isvc.bucket) for isvc in stack.inference_services
+            ],
             runtime_name=RUNTIME_NAME,
             per_gpu=stack.replica_size,
             gpu_capacity=pool.gpu_capacity if pool else 0,
@@ -73,6 +84,7 @@ class InferenceServicesArgs:
             deployment_mode=stack.kserve.deployment_mode,
             cluster_local=stack.kserve.ingress.class_name is None,
             depends_on=depends_on,
+            grants_for=grants_for,
         )
 
 
@@ -163,7 +175,12 @@ class InferenceServices(pulumi.ComponentResource):
                     labels=labels,
                     spec=InferenceServiceSpec(predictor=predictor(args, service)),
                     opts=pulumi.ResourceOptions(
-                        parent=self, depends_on=[*args.depends_on, accounts[service.namespace]]
+                        parent=self,
+                        depends_on=[
+                            *args.depends_on,
+                            *(args.grants_for(service.namespace, service.bucket) if args.grants_for else []),
+                            accounts[service.namespace],
+                        ],
                     ),
                 )
             )

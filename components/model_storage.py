@@ -49,8 +49,16 @@ class ModelStorageAccess(pulumi.ComponentResource):
     Kubernetes service account of each model namespace impersonates through Workload Identity."""
 
     email: pulumi.Output[str]
-    bindings: list[pulumi.Resource]
-    """Every grant: InferenceServices should wait for these before their pods try to download."""
+    bucket_grants: dict[str, pulumi.Resource]
+    """Read access per bucket."""
+    namespace_bindings: dict[str, pulumi.Resource]
+    """Workload Identity per model namespace (its `model-reader` account may act as the reader)."""
+
+    def grants_for(self, namespace: str, bucket: str | None) -> list[pulumi.Resource]:
+        """What a model in `namespace` reading `bucket` needs before its pods download: its namespace's
+        Workload Identity binding and its own bucket's grant, and nothing of any other model's."""
+        needed = [self.namespace_bindings[namespace]] if namespace in self.namespace_bindings else []
+        return needed + ([self.bucket_grants[bucket]] if bucket in self.bucket_grants else [])
 
     def __init__(self, name: str, args: ModelStorageAccessArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kserve-triton:gcp:ModelStorageAccess", name, None, opts)
@@ -63,8 +71,8 @@ class ModelStorageAccess(pulumi.ComponentResource):
             project=args.project,
             opts=child,
         )
-        self.bindings = [
-            gcp.storage.BucketIAMMember(
+        self.bucket_grants = {
+            bucket: gcp.storage.BucketIAMMember(
                 f"{name}-read-{bucket}",
                 bucket=bucket,
                 role=BUCKET_READ_ROLE,
@@ -72,9 +80,9 @@ class ModelStorageAccess(pulumi.ComponentResource):
                 opts=child,
             )
             for bucket in args.buckets
-        ]
-        self.bindings += [
-            gcp.serviceaccount.IAMMember(
+        }
+        self.namespace_bindings = {
+            namespace: gcp.serviceaccount.IAMMember(
                 f"{name}-wi-{namespace}",
                 service_account_id=self.service_account.name,
                 role="roles/iam.workloadIdentityUser",
@@ -82,7 +90,7 @@ class ModelStorageAccess(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=args.workload_pool_owner),
             )
             for namespace in args.namespaces
-        ]
+        }
 
         self.email = self.service_account.email
         self.register_outputs({"email": self.email})

@@ -51,6 +51,7 @@ def test_dev_stack_exports_the_kserve_namespace_and_version(pulumi_mocks, dev_co
 
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 CSR = "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime"
+WI_BINDING = "gcp:serviceaccount/iAMMember:IAMMember"
 SHARED = shared_dir()
 
 
@@ -135,3 +136,25 @@ def test_every_declared_object_validates(stack_file, pulumi_mocks):
             assert crd_errors(SHARED, node.inputs) == [], node.name
         elif node.type.startswith("kubernetes:core/"):
             assert builtin_errors(node.inputs) == [], node.name
+
+
+def test_each_model_waits_only_for_its_own_grants(pulumi_mocks, dev_config):
+    """A bad or missing bucket delays only the model that reads it."""
+    dev_config["kserve-triton:modelStorage"]["buckets"] = ["team-models"]
+    dev_config["kserve-triton:inferenceServices"].append(
+        {"name": "resnet", "namespace": "vision", "modelFormat": "onnx", "storageUri": "gs://team-models/resnet"}
+    )
+    dev_config["kserve-triton:gpuNodePool"]["maxNodes"] = 3
+    pulumi_mocks.configure(dev_config)
+    pulumi_mocks.run_main()
+    monitor = pulumi_mocks.monitor
+    bucket_grant = monitor.one("gcp:storage/bucketIAMMember:BucketIAMMember")
+    binding = {b.inputs["member"].split("[")[1].split("/")[0]: b for b in monitor.of_type(WI_BINDING)}
+    public = monitor.one(ISVC, "isvc-models-torchscript-cifar10")
+    private = monitor.one(ISVC, "isvc-vision-resnet")
+
+    assert monitor.depends_on(public, binding["models"])
+    assert not monitor.depends_on(public, bucket_grant), "a public-bucket model must not wait for a bucket grant"
+    assert not monitor.depends_on(public, binding["vision"])
+    assert monitor.depends_on(private, bucket_grant) and monitor.depends_on(private, binding["vision"])
+    assert not monitor.depends_on(private, binding["models"])
