@@ -10,7 +10,14 @@ This is the one place these facts live. Sources:
 - N1 takes attachable T4, P4, P100 and V100 GPUs in counts of 1, 2, 4 (8 for V100), with a vCPU ceiling
   per GPU count (Compute Engine "GPU machine types", N1 general-purpose section). K80 is end-of-life.
 - vCPU and memory per machine type: Compute Engine machine family pages (N1, E2, G2, A2, A3, A4, A4X, G4).
-- Regions: `gcloud compute regions list` (2026-11). Add a region here when Google opens a new one.
+- Regions and their zones, and the zones that offer each accelerator: `components/gcp_locations.py` (with its
+  source and caveats). REGIONS is derived from it; it used to be a hand-kept set from `gcloud compute regions
+  list`, and the derived set has every region that one had, plus asia-southeast3.
+- Compute capability per GPU: NVIDIA "CUDA GPU Compute Capability" (developer.nvidia.com/cuda-gpus) and its
+  "Legacy" page (developer.nvidia.com/cuda-legacy-gpus) for V100 (7.0), P100 (6.0), P4 (6.1).
+- GPU memory: the Compute Engine "GPU machine types" tables; for A100/H100/H200/B200/GB200/RTX PRO 6000 also
+  NVIDIA's MIG user guide "Supported GPUs" table (B200 180 GB, GB200 186 GB, RTX PRO 6000 Blackwell 96 GB).
+- Replica sizing: see "Node capacity, allocatable, and the share of one GPU" below.
 
 See `../shared/notes/gke.md` §2 for the research notes behind this table.
 """
@@ -18,30 +25,11 @@ See `../shared/notes/gke.md` §2 for the research notes behind this table.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-REGIONS: frozenset[str] = frozenset(
-    {
-        "africa-south1",
-        "asia-east1", "asia-east2",
-        "asia-northeast1", "asia-northeast2", "asia-northeast3",
-        "asia-south1", "asia-south2",
-        "asia-southeast1", "asia-southeast2",
-        "australia-southeast1", "australia-southeast2",
-        "europe-central2",
-        "europe-north1", "europe-north2",
-        "europe-southwest1",
-        "europe-west1", "europe-west2", "europe-west3", "europe-west4", "europe-west6",
-        "europe-west8", "europe-west9", "europe-west10", "europe-west12",
-        "me-central1", "me-central2", "me-west1",
-        "northamerica-northeast1", "northamerica-northeast2", "northamerica-south1",
-        "southamerica-east1", "southamerica-west1",
-        "us-central1",
-        "us-east1", "us-east4", "us-east5",
-        "us-south1",
-        "us-west1", "us-west2", "us-west3", "us-west4",
-    }
-)  # fmt: skip
+from components.gcp_locations import ACCELERATOR_ZONES, REGION_ZONES
+
+REGIONS: frozenset[str] = frozenset(REGION_ZONES)
 
 _ZONE = re.compile(r"^(?P<region>[a-z]+-[a-z]+[0-9]+)-(?P<letter>[a-z])$")
 
@@ -60,30 +48,63 @@ def is_zone(location: str) -> bool:
     return location not in REGIONS and region_of(location) is not None
 
 
+def zones_of(region: str) -> tuple[str, ...]:
+    """The zones of a region (empty for an unknown region), e.g. us-central1 -> us-central1-a, -b, -c, -f."""
+    return tuple(f"{region}-{letter}" for letter in REGION_ZONES.get(region, ""))
+
+
+def is_known_zone(zone: str) -> bool:
+    """Whether `zone` is one of the zones in `gcp_locations.REGION_ZONES` (not just shaped like a zone)."""
+    match = _ZONE.match(zone)
+    return bool(match) and match["letter"] in REGION_ZONES.get(match["region"], "")
+
+
+def zones_offering(accelerator: str, region: str) -> tuple[str, ...] | None:
+    """The zones of `region` that offer `accelerator` (GKE name), or None when the catalog has no zone data
+    for that accelerator (nvidia-rtx-pro-6000, nvidia-gb200, nvidia-tesla-k80): unknown, not "none".
+
+    An empty tuple means the catalog knows the accelerator and lists no zone of it in this region. The data
+    is a dated snapshot (see `components/gcp_locations.py`): a refusal built on it should say how to check
+    (`gcloud compute accelerator-types list --filter="zone~^REGION"`).
+    """
+    regions = ACCELERATOR_ZONES.get(accelerator)
+    if regions is None:
+        return None
+    return tuple(f"{region}-{letter}" for letter in regions.get(region, ""))
+
+
 @dataclass(frozen=True)
 class Accelerator:
     type: str
     display: str
     eol: bool = False
+    compute_capability: tuple[int, int] | None = None
+    """CUDA compute capability (major, minor): what a Triton image's minimum ("7.5 and later") is checked against."""
+    memory_gb: int | None = None
+    """GPU memory per GPU, GB as NVIDIA and Compute Engine publish it."""
+
+    @property
+    def compute_capability_text(self) -> str:
+        return "unknown" if self.compute_capability is None else "{}.{}".format(*self.compute_capability)
 
 
 ACCELERATORS: dict[str, Accelerator] = {
     a.type: a
     for a in [
-        Accelerator("nvidia-tesla-t4", "T4 16GB"),
-        Accelerator("nvidia-tesla-p4", "P4 8GB"),
-        Accelerator("nvidia-tesla-p100", "P100 16GB"),
-        Accelerator("nvidia-tesla-v100", "V100 16GB"),
-        Accelerator("nvidia-tesla-k80", "K80", eol=True),
-        Accelerator("nvidia-l4", "L4 24GB"),
-        Accelerator("nvidia-tesla-a100", "A100 40GB"),
-        Accelerator("nvidia-a100-80gb", "A100 80GB"),
-        Accelerator("nvidia-h100-80gb", "H100 80GB"),
-        Accelerator("nvidia-h100-mega-80gb", "H100 Mega 80GB"),
-        Accelerator("nvidia-h200-141gb", "H200 141GB"),
-        Accelerator("nvidia-b200", "B200"),
-        Accelerator("nvidia-gb200", "GB200"),
-        Accelerator("nvidia-rtx-pro-6000", "RTX PRO 6000"),
+        Accelerator("nvidia-tesla-t4", "T4 16GB", compute_capability=(7, 5), memory_gb=16),
+        Accelerator("nvidia-tesla-p4", "P4 8GB", compute_capability=(6, 1), memory_gb=8),
+        Accelerator("nvidia-tesla-p100", "P100 16GB", compute_capability=(6, 0), memory_gb=16),
+        Accelerator("nvidia-tesla-v100", "V100 16GB", compute_capability=(7, 0), memory_gb=16),
+        Accelerator("nvidia-tesla-k80", "K80", eol=True, compute_capability=(3, 7), memory_gb=12),
+        Accelerator("nvidia-l4", "L4 24GB", compute_capability=(8, 9), memory_gb=24),
+        Accelerator("nvidia-tesla-a100", "A100 40GB", compute_capability=(8, 0), memory_gb=40),
+        Accelerator("nvidia-a100-80gb", "A100 80GB", compute_capability=(8, 0), memory_gb=80),
+        Accelerator("nvidia-h100-80gb", "H100 80GB", compute_capability=(9, 0), memory_gb=80),
+        Accelerator("nvidia-h100-mega-80gb", "H100 Mega 80GB", compute_capability=(9, 0), memory_gb=80),
+        Accelerator("nvidia-h200-141gb", "H200 141GB", compute_capability=(9, 0), memory_gb=141),
+        Accelerator("nvidia-b200", "B200", compute_capability=(10, 0), memory_gb=180),
+        Accelerator("nvidia-gb200", "GB200", compute_capability=(10, 0), memory_gb=186),
+        Accelerator("nvidia-rtx-pro-6000", "RTX PRO 6000", compute_capability=(12, 0), memory_gb=96),
     ]
 }
 
@@ -162,11 +183,52 @@ def allowed_gpu_counts(machine: MachineType, accelerator: str) -> list[int]:
     return []
 
 
-# GKE reserves part of every node for the kubelet and the OS; what is left is "allocatable".
-# Source: GKE docs, "Standard cluster architecture" > "Node allocatable resources".
+# --- Node capacity, allocatable, and the share of one GPU ------------------------------------------------------
+#
+# What a Triton replica may request on a GPU node, estimated per machine type (every step is in `NodeBudget`):
+#
+# 1. Capacity (what the kubelet reports) is below the nominal memory: the kernel keeps some. Estimate it with
+#    cluster-autoscaler's model for GCE nodes, `CalculateKernelReserved` in kubernetes/autoscaler
+#    `cluster-autoscaler/cloudprovider/gce/gce_reserved.go` (@55c37cd): memory/64 + 16 MiB, + 64 MiB (swiotlb)
+#    above 3 GiB, + 8 MiB at 8 GiB or less, + min(0.175% of memory, 248 MiB) on COS; x0.9971 on Arm.
+#    Checked against real GKE nodes (2i2c-org/infrastructure#2121 and its `node-capacity-info.json`; a GKE
+#    Autopilot node manifest): the estimate is within 20 MiB of n1-highmem-4 (26 GiB), n2-highmem-4 (32 GiB) and
+#    a 16 GiB node, and 115-235 MiB *below* the real capacity of 128-512 GiB nodes.
+# 2. Allocatable = capacity - GKE's reservation - the 100 MiB hard-eviction threshold (GKE "Plan node sizes":
+#    25% of the first 4 GiB, 20% of the next 4, 10% of the next 8, 6% of the next 112, 2% above 128 GiB; CPU 6% of
+#    the first core, 1% of the next, 0.5% of the next 2, 0.25% above 4). The reservation is computed here on the
+#    nominal memory, which reserves a little more than GKE does (it matches the measured n2-highmem-4 exactly when
+#    computed on capacity): over the four measured nodes the estimated allocatable is 20-390 MiB *below* the real
+#    one, never above.
+# 3. Image streaming (gcfs, on whenever the image cache is) reserves more memory: 10% of the first 4 GiB, 8% of the
+#    next 4, 4% of the next 8, 2.4% of the next 112, 0.8% above 128 GiB (GKE "Use Image streaming", memory
+#    reservation section, as implemented by hatemosphere/gke-node-allocatable-memory-calculator; the GKE page
+#    itself was not reachable here).
+# 4. Minus what GKE's DaemonSets request on a GPU node of this project's clusters (Dataplane V2, system and
+#    workload logging, managed Prometheus with DCGM, Workload Identity, GKE-installed driver): SYSTEM_PODS below,
+#    each with its source; where no source gave a memory request the value is an explicit assumption, chosen so
+#    that the non-GPU part (761 MiB, 487m) exceeds 2i2c's measured DaemonSet overhead on GKE nodes (566-596 MiB,
+#    426-443m).
+# 5. Minus explicit headroom per node (HEADROOM_*): for DaemonSets GKE adds or grows in later versions, and for
+#    the estimate's error.
+# 6. Divided by the GPUs per node, rounded down to 100m and 256Mi.
+
 _MEMORY_RESERVE_TIERS_GIB = ((4, 0.25), (4, 0.20), (8, 0.10), (112, 0.06), (float("inf"), 0.02))
+_IMAGE_STREAMING_TIERS_GIB = ((4, 0.10), (4, 0.08), (8, 0.04), (112, 0.024), (float("inf"), 0.008))
 _CPU_RESERVE_TIERS = ((1, 0.06), (1, 0.01), (2, 0.005), (float("inf"), 0.0025))
-_EVICTION_THRESHOLD_GIB = 100 / 1024
+EVICTION_THRESHOLD_MIB = 100
+
+# Kernel reservation constants, cluster-autoscaler gce_reserved.go.
+_KERNEL_RESERVED_RATIO = 64
+_KERNEL_RESERVED_MIB = 16
+_SWIOTLB_MIB, _SWIOTLB_THRESHOLD_GIB = 64, 3
+_LOW_MEMORY_OFFSET_MIB, _LOW_MEMORY_THRESHOLD_GIB = 8, 8
+_CORRECTION_RATIO, _MAX_CORRECTION_MIB = 0.00175, 248
+_ARM64_RATIO = 0.9971
+_ARM64_FAMILIES = ("a4x",)  # Grace CPUs
+
+HEADROOM_CPU_MILLIS = 100
+HEADROOM_MEMORY_MIB = 512
 
 
 def _tiered(total: float, tiers: tuple[tuple[float, float], ...]) -> float:
@@ -180,17 +242,84 @@ def _tiered(total: float, tiers: tuple[tuple[float, float], ...]) -> float:
     return reserved
 
 
-def allocatable(machine: MachineType) -> tuple[float, float]:
-    """(vCPUs, GiB) that pods can request on one node of this machine type."""
-    cpu = machine.vcpus - _tiered(machine.vcpus, _CPU_RESERVE_TIERS)
-    memory = machine.memory_gib - _tiered(machine.memory_gib, _MEMORY_RESERVE_TIERS_GIB) - _EVICTION_THRESHOLD_GIB
-    return cpu, memory
+def kernel_reserved_mib(memory_gib: float, *, arm64: bool = False) -> float:
+    """Memory the kernel keeps out of a COS node's capacity (cluster-autoscaler's GCE estimate), MiB."""
+    memory_mib = memory_gib * 1024
+    reserved = memory_mib / _KERNEL_RESERVED_RATIO + _KERNEL_RESERVED_MIB
+    if memory_gib > _SWIOTLB_THRESHOLD_GIB:
+        reserved += _SWIOTLB_MIB
+    if memory_gib <= _LOW_MEMORY_THRESHOLD_GIB:
+        reserved += _LOW_MEMORY_OFFSET_MIB
+    reserved += min(_CORRECTION_RATIO * memory_mib, _MAX_CORRECTION_MIB)
+    return reserved * _ARM64_RATIO if arm64 else reserved
 
 
-# What GKE's own DaemonSets request on every GPU node (logging, metrics, metadata server, networking,
-# NVIDIA device plugin, DCGM exporter), with some headroom.
-_DAEMONSET_CPU = 0.6
-_DAEMONSET_MEMORY_GIB = 1.5
+def gke_reserved_memory_mib(memory_gib: float) -> float:
+    """GKE's kube-reserved memory for a node of `memory_gib` (without the eviction threshold), MiB."""
+    return _tiered(memory_gib, _MEMORY_RESERVE_TIERS_GIB) * 1024
+
+
+def image_streaming_reserved_mib(memory_gib: float) -> float:
+    """The extra memory GKE reserves on nodes with image streaming, MiB."""
+    return _tiered(memory_gib, _IMAGE_STREAMING_TIERS_GIB) * 1024
+
+
+def gke_reserved_cpu_millis(vcpus: int) -> float:
+    return _tiered(vcpus, _CPU_RESERVE_TIERS) * 1000
+
+
+@dataclass(frozen=True)
+class SystemPod:
+    """A DaemonSet pod GKE runs on every GPU node of this project's clusters, and what it requests."""
+
+    name: str
+    cpu_millis: int
+    memory_mib: int
+    source: str
+    memory_verified: bool = True
+    """False: no source gave its memory request; the value is an assumption (see `source`)."""
+
+
+# Per GPU node. Sources: cryptnono/cryptnono#34 = `kubectl describe node` of a GKE 1.29 node (2024);
+# notes-audit = ../shared/notes/gpu-capacity-models.md §5 (CPU requests from one GKE cluster with Dataplane V2,
+# GMP and DCGM, version unknown: indicative).
+SYSTEM_PODS: tuple[SystemPod, ...] = (
+    SystemPod("kube-system/fluentbit-gke", 105, 230, "cryptnono/cryptnono#34 (limit 530Mi)"),
+    SystemPod("kube-system/gke-metadata-server", 100, 100, "cryptnono/cryptnono#34 (Workload Identity)"),
+    SystemPod("kube-system/ip-masq-agent", 10, 16, "cryptnono/cryptnono#34 (may be absent with Dataplane V2)"),
+    SystemPod("kube-system/anetd", 205, 200, "CPU: notes-audit (Dataplane V2); memory assumed", False),
+    SystemPod("kube-system/netd", 8, 50, "CPU: notes-audit; memory assumed", False),
+    SystemPod("kube-system/gke-metrics-agent", 19, 60, "CPU: notes-audit; memory assumed", False),
+    SystemPod("kube-system/pdcsi-node", 10, 20, "CPU: notes-audit; memory assumed", False),
+    SystemPod("kube-system/container-watcher", 25, 50, "CPU: notes-audit; memory assumed", False),
+    SystemPod(
+        "gmp-system/collector",
+        5,
+        35,
+        "GoogleCloudPlatform/prometheus-engine manifests/operator.yaml: prometheus 4m/32M + config-reloader 1m/4M",
+    ),
+    SystemPod(
+        "kube-system/nvidia-gpu-device-plugin",
+        150,
+        80,
+        "largest seen: 150m/80Mi (notes: a GKE `-small-cos` variant); container-engine-accelerators"
+        " cmd/nvidia_gpu/device-plugin.yaml has 50m/20Mi but says it is not GKE's source of truth",
+    ),
+    SystemPod(
+        "gke-managed-system/dcgm-exporter",
+        100,
+        200,
+        "CPU: notes-audit; memory assumed (zalando-incubator/kubernetes-on-aws#7562 observed ~200Mi in use)",
+        False,
+    ),
+    SystemPod(
+        "kube-system/nvidia-driver-installer",
+        150,
+        0,
+        "init containers request cpu 0.15 (container-engine-accelerators nvidia-driver-installer/cos/"
+        "daemonset-preloaded.yaml); a pod's init requests count for its whole life in scheduling",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -204,9 +333,155 @@ class GpuShare:
         return GpuShare(self.cpu_millis * gpus, self.memory_mib * gpus)
 
 
-def gpu_share(machine_type: str, gpus_per_node: int) -> GpuShare:
-    """Per-GPU CPU (rounded down to 100m) and memory (rounded down to 256Mi) of a GPU machine."""
-    cpu, memory = allocatable(MACHINE_TYPES[machine_type])
-    cpu_each = (cpu - _DAEMONSET_CPU) / gpus_per_node
-    memory_each = (memory - _DAEMONSET_MEMORY_GIB) / gpus_per_node
-    return GpuShare(int(cpu_each * 10) * 100, int(memory_each * 4) * 256)
+@dataclass(frozen=True)
+class NodeBudget:
+    """The arithmetic from a machine type's nominal size to what one GPU's replica may request."""
+
+    machine_type: str
+    gpus: int
+    image_streaming: bool
+    vcpus: int
+    nominal_memory_mib: float
+    kernel_reserved_mib: float
+    gke_reserved_memory_mib: float
+    eviction_mib: float
+    image_streaming_mib: float
+    gke_reserved_cpu_millis: float
+    system_pods: tuple[SystemPod, ...] = field(default=SYSTEM_PODS, repr=False)
+    headroom_cpu_millis: int = HEADROOM_CPU_MILLIS
+    headroom_memory_mib: int = HEADROOM_MEMORY_MIB
+
+    @property
+    def capacity_memory_mib(self) -> float:
+        return self.nominal_memory_mib - self.kernel_reserved_mib
+
+    @property
+    def allocatable_memory_mib(self) -> float:
+        return self.capacity_memory_mib - self.gke_reserved_memory_mib - self.eviction_mib - self.image_streaming_mib
+
+    @property
+    def allocatable_cpu_millis(self) -> float:
+        return self.vcpus * 1000 - self.gke_reserved_cpu_millis
+
+    @property
+    def system_pods_cpu_millis(self) -> int:
+        return sum(pod.cpu_millis for pod in self.system_pods)
+
+    @property
+    def system_pods_memory_mib(self) -> int:
+        return sum(pod.memory_mib for pod in self.system_pods)
+
+    @property
+    def for_replicas_cpu_millis(self) -> float:
+        return self.allocatable_cpu_millis - self.system_pods_cpu_millis - self.headroom_cpu_millis
+
+    @property
+    def for_replicas_memory_mib(self) -> float:
+        return self.allocatable_memory_mib - self.system_pods_memory_mib - self.headroom_memory_mib
+
+    @property
+    def per_gpu(self) -> GpuShare:
+        """Rounded down to 100m and 256Mi, so `gpus` replicas always fit in `for_replicas_*`."""
+        cpu = int(self.for_replicas_cpu_millis / self.gpus // 100) * 100
+        memory = int(self.for_replicas_memory_mib / self.gpus // 256) * 256
+        return GpuShare(max(cpu, 0), max(memory, 0))
+
+    @property
+    def has_room(self) -> bool:
+        """False when the node leaves no CPU or no memory for a replica once GKE has its share (n1-standard-1,
+        n1-highcpu-2, n1-highcpu-4 with 4 GPUs): a pool of these can never run Triton."""
+        share = self.per_gpu
+        return share.cpu_millis > 0 and share.memory_mib > 0
+
+    def arithmetic(self) -> list[tuple[str, str, str]]:
+        """(step, CPU, memory) rows, nominal size down to one GPU's share: for the README and error messages."""
+
+        def mib(value: float) -> str:
+            return f"{value:,.0f}Mi"
+
+        def millis(value: float) -> str:
+            return f"{value:,.0f}m"
+
+        share = self.per_gpu
+        rows = [
+            ("nominal size", millis(self.vcpus * 1000), mib(self.nominal_memory_mib)),
+            ("- kernel (capacity estimate)", "", mib(self.kernel_reserved_mib)),
+            ("= capacity", millis(self.vcpus * 1000), mib(self.capacity_memory_mib)),
+            ("- GKE reservation", millis(self.gke_reserved_cpu_millis), mib(self.gke_reserved_memory_mib)),
+            ("- eviction threshold", "", mib(self.eviction_mib)),
+        ]
+        if self.image_streaming:
+            rows.append(("- image streaming", "", mib(self.image_streaming_mib)))
+        rows += [
+            ("= allocatable", millis(self.allocatable_cpu_millis), mib(self.allocatable_memory_mib)),
+            ("- GKE DaemonSets", millis(self.system_pods_cpu_millis), mib(self.system_pods_memory_mib)),
+            ("- headroom", millis(self.headroom_cpu_millis), mib(self.headroom_memory_mib)),
+            ("= for replicas", millis(self.for_replicas_cpu_millis), mib(self.for_replicas_memory_mib)),
+            (f"per GPU (/{self.gpus}, rounded down)", f"{share.cpu_millis}m", f"{share.memory_mib}Mi"),
+        ]
+        return rows
+
+
+def node_budget(machine_type: str, gpus_per_node: int, *, image_streaming: bool = True) -> NodeBudget:
+    """The sizing arithmetic of one GPU node of `machine_type` carrying `gpus_per_node` GPUs."""
+    machine = MACHINE_TYPES[machine_type]
+    if gpus_per_node < 1:
+        raise ValueError(f"gpus_per_node must be at least 1, not {gpus_per_node}")
+    return NodeBudget(
+        machine_type=machine_type,
+        gpus=gpus_per_node,
+        image_streaming=image_streaming,
+        vcpus=machine.vcpus,
+        nominal_memory_mib=machine.memory_gib * 1024,
+        kernel_reserved_mib=kernel_reserved_mib(machine.memory_gib, arm64=machine.family in _ARM64_FAMILIES),
+        gke_reserved_memory_mib=gke_reserved_memory_mib(machine.memory_gib),
+        eviction_mib=EVICTION_THRESHOLD_MIB,
+        image_streaming_mib=image_streaming_reserved_mib(machine.memory_gib) if image_streaming else 0.0,
+        gke_reserved_cpu_millis=gke_reserved_cpu_millis(machine.vcpus),
+    )
+
+
+def allocatable(machine: MachineType, *, image_streaming: bool = False) -> tuple[float, float]:
+    """(vCPUs, GiB) that pods can request on one node of this machine type (estimate: see `NodeBudget`)."""
+    budget = node_budget(machine.name, max(machine.builtin_count, 1), image_streaming=image_streaming)
+    return budget.allocatable_cpu_millis / 1000, budget.allocatable_memory_mib / 1024
+
+
+def gpu_share(machine_type: str, gpus_per_node: int, *, image_streaming: bool = True) -> GpuShare:
+    """Per-GPU CPU (rounded down to 100m) and memory (rounded down to 256Mi) a replica may request on a GPU
+    machine, after the kernel, GKE's reservations, its DaemonSets and explicit headroom (see `NodeBudget`).
+
+    `image_streaming` should be whether the GPU pool streams images (on with the image cache); True is the
+    smaller, safe answer when unknown.
+    """
+    return node_budget(machine_type, gpus_per_node, image_streaming=image_streaming).per_gpu
+
+
+def gpu_machine_shapes() -> list[tuple[str, str, int]]:
+    """(machine type, accelerator, GPUs per node) for every GPU pool shape the catalog allows; N1 with T4 only
+    (P4, P100 and V100 take the same N1 machines)."""
+    shapes = [(m.name, m.builtin_accelerator, m.builtin_count) for m in MACHINE_TYPES.values() if m.builtin_accelerator]
+    for machine in MACHINE_TYPES.values():
+        if machine.family == "n1":
+            shapes += [(machine.name, "nvidia-tesla-t4", n) for n in allowed_gpu_counts(machine, "nvidia-tesla-t4")]
+    return shapes
+
+
+def sizing_table(shapes: list[tuple[str, int]] | None = None, *, image_streaming: bool = True) -> list[tuple[str, ...]]:
+    """README rows: machine, GPUs, allocatable (CPU / memory), DaemonSets + headroom, and the per-GPU share."""
+    header = ("machine", "GPUs", "capacity (est.)", "allocatable (est.)", "DaemonSets + headroom", "per GPU")
+    rows: list[tuple[str, ...]] = [header]
+    for machine_type, gpus in shapes or [(name, count) for name, _, count in gpu_machine_shapes()]:
+        b = node_budget(machine_type, gpus, image_streaming=image_streaming)
+        rows.append(
+            (
+                machine_type,
+                str(gpus),
+                f"{b.vcpus * 1000}m / {b.capacity_memory_mib:,.0f}Mi",
+                f"{b.allocatable_cpu_millis:,.0f}m / {b.allocatable_memory_mib:,.0f}Mi",
+                f"{b.system_pods_cpu_millis + b.headroom_cpu_millis}m / "
+                f"{b.system_pods_memory_mib + b.headroom_memory_mib}Mi",
+                f"{b.per_gpu.cpu_millis}m / {b.per_gpu.memory_mib}Mi",
+            )
+        )
+    return rows

@@ -347,7 +347,7 @@ REFUSALS: dict[str, tuple[Mutation, str, str]] = {
     ),
     "a GKE stack without a GPU pool": (_drop("kserve-triton:gpuNodePool"), "gpuNodePool", "required for a GKE cluster"),
     "a GKE cluster without a name": (_without("cluster", "name"), "cluster.name", "is required"),
-    "more CPU than a GPU comes with": (_set("triton", cpu="16"), "triton.cpu", "7300m"),
+    "more CPU than a GPU comes with": (_set("triton", cpu="16"), "triton.cpu", "6900m"),
     "a CPU quantity that is not one": (_set("triton", cpu="two"), "triton.cpu", "CPU quantity"),
     "a memory quantity without a unit": (_set("triton", memory="2048"), "triton.memory", "memory quantity"),
     "production that is not a boolean": (_add_key("kserve-triton:production", "yes"), "production", "true or false"),
