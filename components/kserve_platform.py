@@ -42,12 +42,15 @@ class KServePlatformArgs:
     ingress_class: str | None
     """None: KServe creates no Ingress; InferenceServices are reachable inside the cluster only."""
     ingress_domain: str
+    """Host names of the Ingresses (`<isvc>-<namespace>.<domain>`); only used with an ingress class."""
     system_node_selector: dict[str, str] | None
     """Where cert-manager and the KServe controller run; None leaves them to the scheduler."""
     protect_crds: bool
 
 
 def cert_manager_values(args: KServePlatformArgs) -> dict[str, Any]:
+    # crds.keep repeats the chart's default, pinned: deleting cert-manager's CRDs deletes every Certificate
+    # and Issuer in the cluster, KServe's webhook certificate among them.
     values: dict[str, Any] = {"crds": {"enabled": True, "keep": True}}
     if args.system_node_selector:
         for component in (values, *(values.setdefault(c, {}) for c in ("webhook", "cainjector", "startupapicheck"))):
@@ -56,31 +59,33 @@ def cert_manager_values(args: KServePlatformArgs) -> dict[str, Any]:
 
 
 def kserve_values(args: KServePlatformArgs) -> dict[str, Any]:
+    # kserve.version is not set: the chart's default is its own version, which is kserve_version.
     gateway: dict[str, Any] = {
-        "domain": args.ingress_domain,
         # No Istio here: without this the controller warns VirtualServiceCRDNotFound on every reconcile.
         "disableIstioVirtualHost": True,
-        "disableIngressCreation": args.ingress_class is None,
     }
-    if args.ingress_class is not None:
+    if args.ingress_class is None:
+        gateway["disableIngressCreation"] = True
+    else:  # the chart's defaults create Ingresses, of class `istio` under example.com
         gateway["ingressGateway"] = {"className": args.ingress_class}
+        gateway["domain"] = args.ingress_domain
     controller: dict[str, Any] = {
         # The chart defaults to Knative, which needs Knative Serving and Istio.
         "deploymentMode": args.deployment_mode,
-        # The tag is pinned by kserve.version, so there is nothing to gain from pulling every start.
+        # The chart's default is Always; the tag is pinned by kserve.version, so there is nothing to gain from
+        # pulling (from a rate-limited Docker Hub) every time the pod starts.
         "imagePullPolicy": "IfNotPresent",
         "gateway": gateway,
     }
     if args.system_node_selector:
         controller["nodeSelector"] = dict(args.system_node_selector)
-    return {
-        "kserve": {
-            "version": args.kserve_version,
-            "controller": controller,
-            # Aggregation and the scraping annotations target Knative's queue-proxy; wrong in Standard mode.
-            "metricsaggregator": {"enableMetricAggregation": "false", "enablePrometheusScraping": "false"},
-        }
+    values: dict[str, Any] = {
+        "controller": controller,
+        # Both repeat the chart's defaults, pinned: aggregation and the scraping annotations target Knative's
+        # queue-proxy, which Standard mode does not have.
+        "metricsaggregator": {"enableMetricAggregation": "false", "enablePrometheusScraping": "false"},
     }
+    return {"kserve": values}
 
 
 class KServePlatform(pulumi.ComponentResource):
