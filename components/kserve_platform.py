@@ -11,11 +11,14 @@ a `kserve-tritonserver` object, and this project declares its own under that nam
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+
+from components.image_mirrors import mirror_errors, mirrored
 
 KSERVE_CHARTS = "oci://ghcr.io/kserve/charts"
 CERT_MANAGER_REPO = "https://charts.jetstack.io"
@@ -34,6 +37,32 @@ KSERVE_NAMESPACE_LABELS = {
 HELM_TIMEOUT_SECONDS = 600
 
 
+# Every image the charts pull, by the value that names it, with the chart's default; set only when a mirror
+# rewrites it. Tags stay the charts' (kserve.version, cert-manager's appVersion), except kube-rbac-proxy's,
+# which the chart gives in one reference. The defaults are kserve-resources v0.20.0's and cert-manager
+# v1.17-v1.21's (tests compare them with the charts' values.yaml and check that the render has no other image).
+KSERVE_IMAGES: dict[tuple[str, ...], str] = {
+    ("controller", "image"): "kserve/kserve-controller",
+    ("controller", "rbacProxyImage"): "quay.io/brancz/kube-rbac-proxy:v0.18.0",
+    # The storage initializer runs in every predictor pod: the ClusterStorageContainer `default` and the
+    # `storageInitializer` config both take this value.
+    ("storage", "image"): "kserve/storage-initializer",
+    ("agent", "image"): "kserve/agent",  # the agent, batcher and logger sidecars
+    ("router", "image"): "kserve/router",  # InferenceGraph routers
+    ("localmodel", "defaultJobImage"): "kserve/storage-initializer",  # LocalModel download jobs
+    ("servingruntime", "art", "image"): "kserve/art-explainer",  # ART explainers
+}
+CERT_MANAGER_IMAGES: dict[tuple[str, ...], str] = {
+    # `image.repository` (not v1.21's `imageRegistry`) works in every supported chart version.
+    ("image", "repository"): "quay.io/jetstack/cert-manager-controller",
+    ("webhook", "image", "repository"): "quay.io/jetstack/cert-manager-webhook",
+    ("cainjector", "image", "repository"): "quay.io/jetstack/cert-manager-cainjector",
+    ("startupapicheck", "image", "repository"): "quay.io/jetstack/cert-manager-startupapicheck",
+    # Not a pod of the release: the controller's --acme-http01-solver-image, for ACME HTTP-01 challenges.
+    ("acmesolver", "image", "repository"): "quay.io/jetstack/cert-manager-acmesolver",
+}
+
+
 @dataclass(frozen=True)
 class KServePlatformArgs:
     kserve_version: str
@@ -46,6 +75,27 @@ class KServePlatformArgs:
     system_node_selector: dict[str, str] | None
     """Where cert-manager and the KServe controller run; None leaves them to the scheduler."""
     protect_crds: bool
+    image_mirrors: Mapping[str, str] | None = None
+    """Upstream registry host (`docker.io`, `quay.io`) -> the prefix its images are pulled through, e.g. an
+    Artifact Registry remote repository `us-central1-docker.pkg.dev/<project>/dockerhub-remote`; every image
+    of cert-manager and KServe from that registry is rewritten. None or empty: pull from upstream."""
+
+    def __post_init__(self):
+        errors = mirror_errors(self.image_mirrors or {})
+        if errors:
+            raise ValueError(f"image_mirrors: {'; '.join(errors)}")
+
+
+def _mirror_images(
+    values: dict[str, Any], images: dict[tuple[str, ...], str], mirrors: Mapping[str, str] | None
+) -> None:
+    for path, default in images.items():
+        image = mirrored(default, mirrors)
+        if image != default:
+            node = values
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1]] = image
 
 
 def cert_manager_values(args: KServePlatformArgs) -> dict[str, Any]:
@@ -55,6 +105,7 @@ def cert_manager_values(args: KServePlatformArgs) -> dict[str, Any]:
     if args.system_node_selector:
         for component in (values, *(values.setdefault(c, {}) for c in ("webhook", "cainjector", "startupapicheck"))):
             component["nodeSelector"] = dict(args.system_node_selector)
+    _mirror_images(values, CERT_MANAGER_IMAGES, args.image_mirrors)
     return values
 
 
@@ -85,6 +136,7 @@ def kserve_values(args: KServePlatformArgs) -> dict[str, Any]:
         # queue-proxy, which Standard mode does not have.
         "metricsaggregator": {"enableMetricAggregation": "false", "enablePrometheusScraping": "false"},
     }
+    _mirror_images(values, KSERVE_IMAGES, args.image_mirrors)
     return {"kserve": values}
 
 
