@@ -12,7 +12,7 @@ a `kserve-tritonserver` object, and this project declares its own under that nam
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -79,6 +79,9 @@ class KServePlatformArgs:
     """Upstream registry host (`docker.io`, `quay.io`) -> the prefix its images are pulled through, e.g. an
     Artifact Registry remote repository `us-central1-docker.pkg.dev/<project>/dockerhub-remote`; every image
     of cert-manager and KServe from that registry is rewritten. None or empty: pull from upstream."""
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+    """What the releases must wait for, e.g. the mirror repositories and the nodes' read access to them: Helm
+    waits for the pods, which cannot pull their images before."""
 
     def __post_init__(self):
         errors = mirror_errors(self.image_mirrors or {})
@@ -167,7 +170,7 @@ class KServePlatform(pulumi.ComponentResource):
             values=cert_manager_values(args),
             timeout=HELM_TIMEOUT_SECONDS,
             wait_for_jobs=True,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
         )
 
         kserve_ns = k8s.core.v1.Namespace(
@@ -199,7 +202,7 @@ class KServePlatform(pulumi.ComponentResource):
             namespace=kserve_ns.metadata["name"],
             values=kserve_values(args),
             timeout=HELM_TIMEOUT_SECONDS,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cert_manager, self.crds]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cert_manager, self.crds, *args.depends_on]),
         )
 
         self.namespace = self.controller.namespace

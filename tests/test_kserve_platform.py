@@ -118,6 +118,20 @@ def test_install_order_cert_manager_then_crds_then_controller(installed):
     assert not installed.depends_on(cert_manager, crds)
 
 
+def test_the_releases_that_pull_images_wait_for_what_they_are_given(pulumi_mocks):
+    def program():
+        provider = k8s.Provider("cluster", kubeconfig="{}")
+        registry = pulumi.CustomResource("test:index:Repository", "mirror")
+        args = platform_args(image_mirrors=MIRRORS, depends_on=[registry])
+        KServePlatform("kserve", args, opts=pulumi.ResourceOptions(providers=[provider]))
+
+    pulumi_mocks.run(program)
+    monitor = pulumi_mocks.monitor
+    registry = monitor.one("test:index:Repository")
+    assert registry.urn in monitor.one(RELEASE, "kserve-cert-manager").dependencies
+    assert registry.urn in monitor.one(RELEASE, "kserve-resources").dependencies
+
+
 def test_crds_are_retained_and_protected(installed):
     crds = installed.one(RELEASE, "kserve-crd")
     assert crds.retain_on_delete is True
