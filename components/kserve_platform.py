@@ -39,8 +39,8 @@ HELM_TIMEOUT_SECONDS = 600
 
 # Every image the charts pull, by the value that names it, with the chart's default; set only when a mirror
 # rewrites it. Tags stay the charts' (kserve.version, cert-manager's appVersion), except kube-rbac-proxy's,
-# which the chart gives in one reference. The defaults are kserve-resources v0.20.0's and cert-manager
-# v1.17-v1.21's (tests compare them with the charts' values.yaml and check that the render has no other image).
+# which the chart gives in one reference. Tests compare the defaults with the values.yaml of kserve-resources
+# v0.20.0 and cert-manager v1.19.6 and v1.21.1, and check that the rendered charts pull no other image.
 KSERVE_IMAGES: dict[tuple[str, ...], str] = {
     ("controller", "image"): "kserve/kserve-controller",
     ("controller", "rbacProxyImage"): "quay.io/brancz/kube-rbac-proxy:v0.18.0",
@@ -53,7 +53,7 @@ KSERVE_IMAGES: dict[tuple[str, ...], str] = {
     ("servingruntime", "art", "image"): "kserve/art-explainer",  # ART explainers
 }
 CERT_MANAGER_IMAGES: dict[tuple[str, ...], str] = {
-    # `image.repository` (not v1.21's `imageRegistry`) works in every supported chart version.
+    # `image.repository`, which v1.19.6 and v1.21.1 both have; v1.21's `imageRegistry` is missing from v1.19.
     ("image", "repository"): "quay.io/jetstack/cert-manager-controller",
     ("webhook", "image", "repository"): "quay.io/jetstack/cert-manager-webhook",
     ("cainjector", "image", "repository"): "quay.io/jetstack/cert-manager-cainjector",
