@@ -11,11 +11,14 @@ a `kserve-tritonserver` object, and this project declares its own under that nam
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+
+from components.image_mirrors import mirror_errors, mirrored
 
 if TYPE_CHECKING:
     from settings import StackSettings
@@ -37,6 +40,32 @@ KSERVE_NAMESPACE_LABELS = {
 HELM_TIMEOUT_SECONDS = 600
 
 
+# Every image the charts pull, by the value that names it, with the chart's default; set only when a mirror
+# rewrites it. Tags stay the charts' (kserve.version, cert-manager's appVersion), except kube-rbac-proxy's,
+# which the chart gives in one reference. Tests compare the defaults with the values.yaml of kserve-resources
+# v0.20.0 and cert-manager v1.19.6 and v1.21.1, and check that the rendered charts pull no other image.
+KSERVE_IMAGES: dict[tuple[str, ...], str] = {
+    ("controller", "image"): "kserve/kserve-controller",
+    ("controller", "rbacProxyImage"): "quay.io/brancz/kube-rbac-proxy:v0.18.0",
+    # The storage initializer runs in every predictor pod: the ClusterStorageContainer `default` and the
+    # `storageInitializer` config both take this value.
+    ("storage", "image"): "kserve/storage-initializer",
+    ("agent", "image"): "kserve/agent",  # the agent, batcher and logger sidecars
+    ("router", "image"): "kserve/router",  # InferenceGraph routers
+    ("localmodel", "defaultJobImage"): "kserve/storage-initializer",  # LocalModel download jobs
+    ("servingruntime", "art", "image"): "kserve/art-explainer",  # ART explainers
+}
+CERT_MANAGER_IMAGES: dict[tuple[str, ...], str] = {
+    # `image.repository`, which v1.19.6 and v1.21.1 both have; v1.21's `imageRegistry` is missing from v1.19.
+    ("image", "repository"): "quay.io/jetstack/cert-manager-controller",
+    ("webhook", "image", "repository"): "quay.io/jetstack/cert-manager-webhook",
+    ("cainjector", "image", "repository"): "quay.io/jetstack/cert-manager-cainjector",
+    ("startupapicheck", "image", "repository"): "quay.io/jetstack/cert-manager-startupapicheck",
+    # Not a pod of the release: the controller's --acme-http01-solver-image, for ACME HTTP-01 challenges.
+    ("acmesolver", "image", "repository"): "quay.io/jetstack/cert-manager-acmesolver",
+}
+
+
 @dataclass(frozen=True)
 class KServePlatformArgs:
     kserve_version: str
@@ -45,12 +74,31 @@ class KServePlatformArgs:
     ingress_class: str | None
     """None: KServe creates no Ingress; InferenceServices are reachable inside the cluster only."""
     ingress_domain: str
+    """Host names of the Ingresses (`<isvc>-<namespace>.<domain>`); only used with an ingress class."""
     system_node_selector: dict[str, str] | None
     """Where cert-manager and the KServe controller run; None leaves them to the scheduler."""
     protect_crds: bool
+    image_mirrors: Mapping[str, str] | None = None
+    """Upstream registry host (`docker.io`, `quay.io`) -> the prefix its images are pulled through, e.g. an
+    Artifact Registry remote repository `us-central1-docker.pkg.dev/<project>/dockerhub-remote`; every image
+    of cert-manager and KServe from that registry is rewritten. None or empty: pull from upstream."""
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+    """What the releases must wait for, e.g. the mirror repositories and the nodes' read access to them: Helm
+    waits for the pods, which cannot pull their images before."""
+
+    def __post_init__(self):
+        errors = mirror_errors(self.image_mirrors or {})
+        if errors:
+            raise ValueError(f"image_mirrors: {'; '.join(errors)}")
 
     @classmethod
-    def from_settings(cls, stack: StackSettings, system_node_selector: dict[str, str] | None) -> KServePlatformArgs:
+    def from_settings(
+        cls,
+        stack: StackSettings,
+        system_node_selector: dict[str, str] | None,
+        image_mirrors: Mapping[str, str] | None = None,
+        depends_on: list[pulumi.Resource] | None = None,
+    ) -> KServePlatformArgs:
         kserve = stack.kserve
         return cls(
             kserve_version=kserve.version,
@@ -60,43 +108,63 @@ class KServePlatformArgs:
             ingress_domain=kserve.ingress.domain,
             system_node_selector=system_node_selector,
             protect_crds=kserve.protect_crds,
+            image_mirrors=image_mirrors,
+            depends_on=list(depends_on or []),
         )
 
 
+def _mirror_images(
+    values: dict[str, Any], images: dict[tuple[str, ...], str], mirrors: Mapping[str, str] | None
+) -> None:
+    for path, default in images.items():
+        image = mirrored(default, mirrors)
+        if image != default:
+            node = values
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1]] = image
+
+
 def cert_manager_values(args: KServePlatformArgs) -> dict[str, Any]:
+    # crds.keep repeats the chart's default, pinned: deleting cert-manager's CRDs deletes every Certificate
+    # and Issuer in the cluster, KServe's webhook certificate among them.
     values: dict[str, Any] = {"crds": {"enabled": True, "keep": True}}
     if args.system_node_selector:
         for component in (values, *(values.setdefault(c, {}) for c in ("webhook", "cainjector", "startupapicheck"))):
             component["nodeSelector"] = dict(args.system_node_selector)
+    _mirror_images(values, CERT_MANAGER_IMAGES, args.image_mirrors)
     return values
 
 
 def kserve_values(args: KServePlatformArgs) -> dict[str, Any]:
+    # kserve.version is not set: the chart's default is its own version, which is kserve_version.
     gateway: dict[str, Any] = {
-        "domain": args.ingress_domain,
         # No Istio here: without this the controller warns VirtualServiceCRDNotFound on every reconcile.
         "disableIstioVirtualHost": True,
-        "disableIngressCreation": args.ingress_class is None,
     }
-    if args.ingress_class is not None:
+    if args.ingress_class is None:
+        gateway["disableIngressCreation"] = True
+    else:  # the chart's defaults create Ingresses, of class `istio` under example.com
         gateway["ingressGateway"] = {"className": args.ingress_class}
+        gateway["domain"] = args.ingress_domain
     controller: dict[str, Any] = {
         # The chart defaults to Knative, which needs Knative Serving and Istio.
         "deploymentMode": args.deployment_mode,
-        # The tag is pinned by kserve.version, so there is nothing to gain from pulling every start.
+        # The chart's default is Always; the tag is pinned by kserve.version, so there is nothing to gain from
+        # pulling (from a rate-limited Docker Hub) every time the pod starts.
         "imagePullPolicy": "IfNotPresent",
         "gateway": gateway,
     }
     if args.system_node_selector:
         controller["nodeSelector"] = dict(args.system_node_selector)
-    return {
-        "kserve": {
-            "version": args.kserve_version,
-            "controller": controller,
-            # Aggregation and the scraping annotations target Knative's queue-proxy; wrong in Standard mode.
-            "metricsaggregator": {"enableMetricAggregation": "false", "enablePrometheusScraping": "false"},
-        }
+    values: dict[str, Any] = {
+        "controller": controller,
+        # Both repeat the chart's defaults, pinned: aggregation and the scraping annotations target Knative's
+        # queue-proxy, which Standard mode does not have.
+        "metricsaggregator": {"enableMetricAggregation": "false", "enablePrometheusScraping": "false"},
     }
+    _mirror_images(values, KSERVE_IMAGES, args.image_mirrors)
+    return {"kserve": values}
 
 
 class KServePlatform(pulumi.ComponentResource):
@@ -126,7 +194,7 @@ class KServePlatform(pulumi.ComponentResource):
             values=cert_manager_values(args),
             timeout=HELM_TIMEOUT_SECONDS,
             wait_for_jobs=True,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
         )
 
         kserve_ns = k8s.core.v1.Namespace(
@@ -158,7 +226,7 @@ class KServePlatform(pulumi.ComponentResource):
             namespace=kserve_ns.metadata["name"],
             values=kserve_values(args),
             timeout=HELM_TIMEOUT_SECONDS,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cert_manager, self.crds]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cert_manager, self.crds, *args.depends_on]),
         )
 
         self.namespace = self.controller.namespace

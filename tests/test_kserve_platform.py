@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 from chart_values import reference_values, unknown_keys
 
-from components.kserve_platform import KServePlatform, KServePlatformArgs
+from components.kserve_platform import CERT_MANAGER_IMAGES, KSERVE_IMAGES, KServePlatform, KServePlatformArgs
 from conftest import shared_dir, shared_missing
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SYSTEM = {"kserve-triton/node-role": "system"}
+HUB = "us-central1-docker.pkg.dev/my-project/dockerhub-remote"
+QUAY = "us-central1-docker.pkg.dev/my-project/quay-remote"
+MIRRORS = {"docker.io": HUB, "quay.io": QUAY}
 
 
 def platform_args(**overrides) -> KServePlatformArgs:
@@ -73,7 +78,7 @@ def test_kserve_charts_from_the_oci_registry_at_the_pinned_version(installed):
 def test_kserve_runs_in_standard_mode_without_istio_or_ingress_by_default(installed):
     kserve = installed.one(RELEASE, "kserve-resources").inputs["values"]["kserve"]
     controller = kserve["controller"]
-    assert kserve["version"] == "v0.20.0"
+    assert "version" not in kserve, "the chart's default is its own version, the one the release installs"
     assert controller["deploymentMode"] == "Standard"
     assert controller["gateway"]["disableIstioVirtualHost"] is True
     assert controller["gateway"]["disableIngressCreation"] is True
@@ -86,7 +91,7 @@ def test_kserve_runs_in_standard_mode_without_istio_or_ingress_by_default(instal
 def test_an_ingress_class_turns_ingress_creation_on(pulumi_mocks):
     monitor = build(pulumi_mocks, ingress_class="nginx", ingress_domain="models.example.org")
     gateway = monitor.one(RELEASE, "kserve-resources").inputs["values"]["kserve"]["controller"]["gateway"]
-    assert gateway["disableIngressCreation"] is False
+    assert "disableIngressCreation" not in gateway, "the chart's default creates Ingresses"
     assert gateway["ingressGateway"] == {"className": "nginx"}
     assert gateway["domain"] == "models.example.org"
 
@@ -111,6 +116,20 @@ def test_install_order_cert_manager_then_crds_then_controller(installed):
     assert crds.urn in controller.dependencies
     assert cert_manager.urn in controller.dependencies
     assert not installed.depends_on(cert_manager, crds)
+
+
+def test_the_releases_that_pull_images_wait_for_what_they_are_given(pulumi_mocks):
+    def program():
+        provider = k8s.Provider("cluster", kubeconfig="{}")
+        registry = pulumi.CustomResource("test:index:Repository", "mirror")
+        args = platform_args(image_mirrors=MIRRORS, depends_on=[registry])
+        KServePlatform("kserve", args, opts=pulumi.ResourceOptions(providers=[provider]))
+
+    pulumi_mocks.run(program)
+    monitor = pulumi_mocks.monitor
+    registry = monitor.one("test:index:Repository")
+    assert registry.urn in monitor.one(RELEASE, "kserve-cert-manager").dependencies
+    assert registry.urn in monitor.one(RELEASE, "kserve-resources").dependencies
 
 
 def test_crds_are_retained_and_protected(installed):
@@ -147,15 +166,66 @@ def test_outputs_namespace_and_version(installed):
     assert outputs == {"namespace": "kserve", "version": "v0.20.0"}
 
 
+def _leaves(values: dict, path: tuple[str, ...] = ()):
+    for key, value in values.items():
+        if isinstance(value, dict) and value:
+            yield from _leaves(value, (*path, key))
+        else:
+            yield (*path, key), value
+
+
+def test_without_mirrors_no_image_is_set(installed):
+    for name in ("kserve-cert-manager", "kserve-resources"):
+        values = installed.one(RELEASE, name).inputs["values"]
+        assert not [path for path, _ in _leaves(values) if "image" in path or "rbacProxyImage" in path]
+
+
+def test_mirrors_rewrite_every_image_of_both_charts(pulumi_mocks):
+    monitor = build(pulumi_mocks, image_mirrors=MIRRORS)
+    kserve = monitor.one(RELEASE, "kserve-resources").inputs["values"]["kserve"]
+    assert kserve["controller"]["image"] == f"{HUB}/kserve/kserve-controller"
+    assert kserve["controller"]["rbacProxyImage"] == f"{QUAY}/brancz/kube-rbac-proxy:v0.18.0"
+    assert kserve["storage"] == {"image": f"{HUB}/kserve/storage-initializer"}
+    assert kserve["agent"] == {"image": f"{HUB}/kserve/agent"}
+    assert kserve["router"] == {"image": f"{HUB}/kserve/router"}
+    assert kserve["localmodel"] == {"defaultJobImage": f"{HUB}/kserve/storage-initializer"}
+    assert kserve["servingruntime"] == {"art": {"image": f"{HUB}/kserve/art-explainer"}}
+    cert_manager = monitor.one(RELEASE, "kserve-cert-manager").inputs["values"]
+    for component, values in [("controller", cert_manager)] + [
+        (c, cert_manager[c]) for c in ("webhook", "cainjector", "startupapicheck", "acmesolver")
+    ]:
+        assert values["image"] == {"repository": f"{QUAY}/jetstack/cert-manager-{component}"}
+    assert cert_manager["webhook"]["nodeSelector"] == SYSTEM, "mirrors and node selectors share a component"
+
+
+def test_a_mirror_for_one_registry_leaves_the_others_upstream(pulumi_mocks):
+    monitor = build(pulumi_mocks, image_mirrors={"docker.io": HUB})
+    kserve = monitor.one(RELEASE, "kserve-resources").inputs["values"]["kserve"]
+    assert kserve["controller"]["image"] == f"{HUB}/kserve/kserve-controller"
+    assert "rbacProxyImage" not in kserve["controller"]
+    assert "image" not in monitor.one(RELEASE, "kserve-cert-manager").inputs["values"]
+
+
+def test_a_malformed_mirror_map_is_refused():
+    message = "image_mirrors: 'index.docker.io': write Docker Hub as 'docker.io'"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        platform_args(image_mirrors={"index.docker.io": HUB})
+
+
 SHARED = shared_dir()
 needs_shared = pytest.mark.skipif(SHARED is None, reason=shared_missing("chart values"))
 
 
 @needs_shared
 @pytest.mark.parametrize("cert_manager_version", ["v1.19.6", "v1.21.1"])
-@pytest.mark.parametrize("ingress_class", [None, "nginx"])
-def test_every_values_key_exists_in_the_charts(pulumi_mocks, cert_manager_version, ingress_class):
-    monitor = build(pulumi_mocks, cert_manager_version=cert_manager_version, ingress_class=ingress_class)
+@pytest.mark.parametrize(("ingress_class", "image_mirrors"), [(None, None), ("nginx", None), (None, MIRRORS)])
+def test_every_values_key_exists_in_the_charts(pulumi_mocks, cert_manager_version, ingress_class, image_mirrors):
+    monitor = build(
+        pulumi_mocks,
+        cert_manager_version=cert_manager_version,
+        ingress_class=ingress_class,
+        image_mirrors=image_mirrors,
+    )
     cert_manager = monitor.one(RELEASE, "kserve-cert-manager").inputs["values"]
     kserve = monitor.one(RELEASE, "kserve-resources").inputs["values"]
     assert unknown_keys(cert_manager, reference_values(SHARED, "cert-manager", cert_manager_version)) == []
@@ -168,3 +238,26 @@ def test_the_values_check_catches_a_misspelt_key():
     misspelt = {"kserve": {"controller": {"gateway": {"disableIstioVirtualHosts": True}}}}
     assert unknown_keys(misspelt, reference) == ["kserve.controller.gateway.disableIstioVirtualHosts"]
     assert unknown_keys({"kserve": {"controller": {"nodeSelector": {"any/label": "x"}}}}, reference) == []
+
+
+def _value(values: dict, path: tuple[str, ...]):
+    for key in path:
+        values = values[key]
+    return values
+
+
+@needs_shared
+def test_the_kserve_images_rewritten_are_the_charts_defaults():
+    reference = reference_values(SHARED, "kserve-resources", "v0.20.0")["kserve"]
+    assert {path: _value(reference, path) for path in KSERVE_IMAGES} == KSERVE_IMAGES
+
+
+@needs_shared
+@pytest.mark.parametrize("version", ["v1.19.6", "v1.21.1"])
+def test_the_cert_manager_images_rewritten_are_the_charts_defaults(version):
+    reference = reference_values(SHARED, "cert-manager", version)
+    for path, default in CERT_MANAGER_IMAGES.items():
+        image = _value(reference, path[:-1])
+        # v1.19.6 gives the repository in full; v1.21.1 computes it from registry, namespace and name.
+        computed = f"{reference.get('imageRegistry')}/{reference.get('imageNamespace')}/{image.get('name')}"
+        assert (image["repository"] or computed) == default, path

@@ -1,0 +1,462 @@
+"""The three Helm releases rendered by a real `helm template` of the upstream charts (../shared/charts), with
+exactly the chart, version, release name, namespace and values each `helm.v3.Release` of the program carries:
+what the program relies on is in the render, and every value it sets changes the render or is a documented pin.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pytest
+import yaml
+from chart_values import FREE_FORM, reference_values, unknown_keys
+from helm import RenderError, chart_dir, needs_helm, render, render_text
+from schemas import KSERVE_VERSION, builtin_errors
+from test_kserve_platform import HUB, MIRRORS, QUAY, RELEASE, SYSTEM, platform_args
+
+from components.image_mirrors import mirrored
+from components.kserve_platform import KServePlatform, KServePlatformArgs
+from conftest import shared_dir
+from kserve_triton.offline import OfflineRun, run_stack
+
+pytestmark = needs_helm
+
+# Values that repeat the chart's default on purpose, as pins against a future default change (the program
+# says why next to each). Every other value the program sets must change the render.
+PINS = {
+    "cert-manager": {
+        "crds.keep",  # deleting cert-manager's CRDs deletes every Certificate and Issuer
+    },
+    "kserve-resources": {
+        "kserve.metricsaggregator.enableMetricAggregation",  # Knative queue-proxy only
+        "kserve.metricsaggregator.enablePrometheusScraping",
+    },
+}
+
+# Every image the charts make a cluster pull, as the charts name them: what a registry mirror has to serve.
+UPSTREAM_IMAGES = {
+    "cert-manager": {
+        "quay.io/jetstack/cert-manager-controller:v1.21.1",
+        "quay.io/jetstack/cert-manager-webhook:v1.21.1",
+        "quay.io/jetstack/cert-manager-cainjector:v1.21.1",
+        "quay.io/jetstack/cert-manager-startupapicheck:v1.21.1",
+        "quay.io/jetstack/cert-manager-acmesolver:v1.21.1",
+    },
+    "kserve-crd": set(),
+    "kserve-resources": {
+        "kserve/kserve-controller:v0.20.0",
+        "quay.io/brancz/kube-rbac-proxy:v0.18.0",
+        "kserve/storage-initializer:v0.20.0",
+        "kserve/agent:v0.20.0",
+        "kserve/router:v0.20.0",
+        "kserve/art-explainer:v0.20.0",
+    },
+}
+
+WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
+CUSTOM_GROUPS = ("cert-manager.io/", "acme.cert-manager.io/", "serving.kserve.io/")
+
+
+@dataclass(frozen=True)
+class Release:
+    """One `helm.v3.Release` of the program, as Helm would template it."""
+
+    name: str
+    chart: Path
+    namespace: str
+    values: dict[str, Any]
+
+    def objects(self, values: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        return render(self.chart, self.name, self.namespace, self.values if values is None else values)
+
+    def text(self, values: dict[str, Any]) -> str:
+        return render_text(self.chart, self.name, self.namespace, values)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    args: KServePlatformArgs
+    releases: dict[str, Release]
+
+
+def _releases(monitor) -> dict[str, Release]:
+    releases = {}
+    for node in monitor.of_type(RELEASE):
+        inputs = node.inputs
+        releases[inputs["name"]] = Release(
+            name=inputs["name"],
+            chart=chart_dir(inputs["chart"], inputs["version"]),
+            namespace=inputs["namespace"],
+            values=inputs.get("values") or {},
+        )
+    assert set(releases) == set(UPSTREAM_IMAGES)
+    return releases
+
+
+def _capturing_args(run) -> tuple[KServePlatformArgs, OfflineRun]:
+    seen: list[KServePlatformArgs] = []
+    original = KServePlatform.__init__
+
+    def spy(self, name, args, opts=None):
+        seen.append(args)
+        original(self, name, args, opts)
+
+    with mock.patch.object(KServePlatform, "__init__", spy):
+        harness = run()
+    (args,) = seen
+    return args, harness
+
+
+def _component(**overrides) -> OfflineRun:
+    harness = OfflineRun()
+
+    def program():
+        provider = k8s.Provider("cluster", kubeconfig="{}")
+        KServePlatform("kserve", platform_args(**overrides), opts=pulumi.ResourceOptions(providers=[provider]))
+
+    harness.run(program)
+    return harness
+
+
+# The stacks run through __main__.py, and the component with what no stack file sets yet.
+SCENARIOS = {
+    "dev": lambda: run_stack("dev"),
+    "prod": lambda: run_stack("prod"),
+    "local": lambda: run_stack("local"),  # an existing cluster: no system pool
+    "ingress": lambda: _component(ingress_class="nginx", ingress_domain="models.example.org"),
+    "mirrors": lambda: _component(image_mirrors=MIRRORS),
+}
+
+
+@functools.cache
+def scenario(name: str) -> Scenario:
+    args, harness = _capturing_args(SCENARIOS[name])
+    return Scenario(args, _releases(harness.monitor))
+
+
+def test_the_dev_stack_puts_kserve_and_cert_manager_on_the_system_pool():
+    assert scenario("dev").args.system_node_selector == SYSTEM
+
+
+# --- what the program relies on -------------------------------------------------------------------------------
+
+
+def pod_specs(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """`<Kind>/<name>` -> pod spec of every workload."""
+    specs = {}
+    for obj in objects:
+        if obj["kind"] in WORKLOADS:
+            spec = obj["spec"]["jobTemplate"]["spec"] if obj["kind"] == "CronJob" else obj["spec"]
+            specs[f"{obj['kind']}/{obj['metadata']['name']}"] = spec["template"]["spec"]
+    return specs
+
+
+@pytest.mark.parametrize("name", ["dev", "prod", "ingress", "mirrors"])
+def test_every_cert_manager_workload_and_the_kserve_controller_run_on_the_system_pool(name):
+    releases = scenario(name).releases
+    cert_manager = pod_specs(releases["cert-manager"].objects())
+    kserve = pod_specs(releases["kserve-resources"].objects())
+    assert sorted(cert_manager) == [
+        "Deployment/cert-manager",
+        "Deployment/cert-manager-cainjector",
+        "Deployment/cert-manager-webhook",
+        "Job/cert-manager-startupapicheck",
+    ]
+    assert sorted(kserve) == ["Deployment/kserve-controller-manager"]
+    assert pod_specs(releases["kserve-crd"].objects()) == {}
+    for workload, spec in {**cert_manager, **kserve}.items():
+        assert spec.get("nodeSelector", {}).items() >= SYSTEM.items(), workload
+
+
+def test_without_a_system_pool_no_workload_is_pinned_to_one():
+    releases = scenario("local").releases
+    for release in ("cert-manager", "kserve-resources"):
+        for workload, spec in pod_specs(releases[release].objects()).items():
+            assert "kserve-triton/node-role" not in spec.get("nodeSelector", {}), workload
+
+
+def inferenceservice_config(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    (config,) = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "inferenceservice-config"]
+    return {key: json.loads(value) for key, value in config["data"].items() if key != "_example"}
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_the_controller_config_says_standard_mode_without_istio(name):
+    config = inferenceservice_config(scenario(name).releases["kserve-resources"].objects())
+    assert config["deploy"] == {"defaultDeploymentMode": "Standard"}
+    assert config["ingress"]["disableIstioVirtualHost"] is True
+    assert config["ingress"]["enableGatewayApi"] is False
+    assert config["metricsAggregator"] == {"enableMetricAggregation": "false", "enablePrometheusScraping": "false"}
+
+
+@pytest.mark.parametrize("name", ["dev", "prod", "local", "mirrors"])
+def test_without_an_ingress_class_kserve_creates_no_ingress(name):
+    ingress = inferenceservice_config(scenario(name).releases["kserve-resources"].objects())["ingress"]
+    assert ingress["disableIngressCreation"] is True
+
+
+def test_an_ingress_class_and_domain_reach_the_controller_config():
+    ingress = inferenceservice_config(scenario("ingress").releases["kserve-resources"].objects())["ingress"]
+    assert ingress["disableIngressCreation"] is False
+    assert ingress["ingressClassName"] == "nginx"
+    assert ingress["ingressDomain"] == "models.example.org"
+    assert ingress["domainTemplate"] == "{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}"
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_no_istio_knative_or_gateway_objects(name):
+    for release in scenario(name).releases.values():
+        for obj in release.objects():
+            group = obj["apiVersion"].rpartition("/")[0]
+            assert not group.endswith(("istio.io", "knative.dev")), f"{release.name}: {obj['kind']}"
+            assert group != "gateway.networking.k8s.io", f"{release.name}: {obj['kind']}"
+            assert obj["kind"] != "Ingress", f"{release.name}: KServe creates Ingresses per InferenceService"
+
+
+def test_kserve_webhooks_use_the_certificate_cert_manager_issues():
+    objects = scenario("dev").releases["kserve-resources"].objects()
+    (certificate,) = [o for o in objects if o["kind"] == "Certificate"]
+    (issuer,) = [o for o in objects if o["kind"] == "Issuer"]
+    assert certificate["spec"]["issuerRef"]["name"] == issuer["metadata"]["name"]
+    assert "selfSigned" in issuer["spec"], "no ACME: the acmesolver image is never pulled by KServe's certificate"
+    webhooks = [o for o in objects if o["kind"].endswith("WebhookConfiguration")]
+    assert len(webhooks) == 6
+    for webhook in webhooks:
+        assert webhook["metadata"]["annotations"]["cert-manager.io/inject-ca-from"] == "kserve/serving-cert"
+
+
+def test_the_crd_release_installs_the_crds_the_declared_objects_are_validated_against():
+    crds = {o["metadata"]["name"]: o for o in scenario("dev").releases["kserve-crd"].objects()}
+    assert all(o["kind"] == "CustomResourceDefinition" for o in crds.values())
+    assert "clusterstoragecontainers.serving.kserve.io" in crds, "kserve-resources declares ClusterStorageContainer"
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    for path in sorted((shared_dir() / "kserve-crds" / KSERVE_VERSION).glob("*.yaml")):
+        reference = yaml.load(path.read_text(), Loader=loader)
+        assert crds[reference["metadata"]["name"]]["spec"] == reference["spec"], path.name
+
+
+def test_cert_manager_installs_its_crds_and_helm_keeps_them():
+    crds = [o for o in scenario("dev").releases["cert-manager"].objects() if o["kind"] == "CustomResourceDefinition"]
+    assert sorted(o["spec"]["names"]["kind"] for o in crds) == [
+        "Certificate",
+        "CertificateRequest",
+        "Challenge",
+        "ClusterIssuer",
+        "Issuer",
+        "Order",
+    ]
+    for crd in crds:
+        assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep", crd["metadata"]["name"]
+
+
+@pytest.mark.parametrize("name", ["dev", "local", "mirrors"])
+@pytest.mark.parametrize("release", ["cert-manager", "kserve-resources"])
+def test_rendered_builtin_objects_are_valid(name, release):
+    for obj in scenario(name).releases[release].objects():
+        if obj["kind"] == "CustomResourceDefinition" or obj["apiVersion"].startswith(CUSTOM_GROUPS):
+            continue
+        assert builtin_errors(obj) == [], f"{obj['kind']}/{obj['metadata']['name']}"
+
+
+# --- images ---------------------------------------------------------------------------------------------------
+
+
+def _strings(value: Any):
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, str):
+        yield value
+
+
+def images(objects: list[dict[str, Any]]) -> set[str]:
+    """Every image reference a cluster may pull because of these objects."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key == "image" and isinstance(item, str):
+                    found.add(item)
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for obj in objects:
+        if obj["kind"] == "CustomResourceDefinition":
+            continue
+        if obj["kind"] == "ConfigMap" and obj["metadata"]["name"] == "inferenceservice-config":
+            config = inferenceservice_config([obj])
+            for explainer in config.pop("explainers").values():  # image and tag given apart
+                found.add(f"{explainer['image']}:{explainer['defaultImageVersion']}")
+            found.add(config["localModel"].pop("defaultJobImage"))
+            walk(config)
+            continue
+        walk(obj)
+        for spec in pod_specs([obj]).values():  # images handed to a controller in flags
+            for container in spec.get("containers", []):
+                for arg in container.get("args", []):
+                    flag, _, value = arg.partition("=")
+                    if flag.endswith("-image"):
+                        found.add(value)
+    return found
+
+
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+# A tagged (or digest-pinned) reference with a namespace, as github.com/distribution/reference parses them.
+TAGGED_IMAGE = re.compile(
+    rf"^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})+"
+    r"(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$"
+)
+
+
+def unaccounted_image_like_strings(objects: list[dict[str, Any]], known: set[str]) -> set[str]:
+    """Words in the render that read as a tagged image reference and are not in `known`: an image `images` missed."""
+    suspects = set()
+    for obj in objects:
+        if obj["kind"] == "CustomResourceDefinition":
+            continue
+        body = obj
+        if obj["kind"] == "ConfigMap" and obj["metadata"]["name"] == "inferenceservice-config":
+            body = inferenceservice_config([obj])
+        for string in _strings(body):
+            for word in string.replace("=", " ").replace('"', " ").split():
+                if TAGGED_IMAGE.match(word) and (":" in word.rsplit("/", 1)[-1] or "@" in word) and word not in known:
+                    suspects.add(word)
+    return suspects
+
+
+@pytest.mark.parametrize("release", ["cert-manager", "kserve-crd", "kserve-resources"])
+def test_the_charts_pull_these_images_and_no_other(release):
+    objects = scenario("dev").releases[release].objects()
+    assert images(objects) == UPSTREAM_IMAGES[release]
+    assert unaccounted_image_like_strings(objects, UPSTREAM_IMAGES[release]) == set()
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+@pytest.mark.parametrize("release", ["cert-manager", "kserve-resources"])
+def test_every_image_comes_from_the_registry_the_program_intends(name, release):
+    chosen = scenario(name)
+    objects = chosen.releases[release].objects()
+    expected = {mirrored(image, chosen.args.image_mirrors) for image in UPSTREAM_IMAGES[release]}
+    assert images(objects) == expected
+    assert unaccounted_image_like_strings(objects, expected) == set()
+
+
+def test_mirrors_rewrite_every_image_and_keep_the_tags():
+    releases = scenario("mirrors").releases
+    pulled = images(releases["cert-manager"].objects()) | images(releases["kserve-resources"].objects())
+    assert pulled == {
+        f"{QUAY}/jetstack/cert-manager-controller:v1.21.1",
+        f"{QUAY}/jetstack/cert-manager-webhook:v1.21.1",
+        f"{QUAY}/jetstack/cert-manager-cainjector:v1.21.1",
+        f"{QUAY}/jetstack/cert-manager-startupapicheck:v1.21.1",
+        f"{QUAY}/jetstack/cert-manager-acmesolver:v1.21.1",
+        f"{HUB}/kserve/kserve-controller:v0.20.0",
+        f"{QUAY}/brancz/kube-rbac-proxy:v0.18.0",
+        f"{HUB}/kserve/storage-initializer:v0.20.0",
+        f"{HUB}/kserve/agent:v0.20.0",
+        f"{HUB}/kserve/router:v0.20.0",
+        f"{HUB}/kserve/art-explainer:v0.20.0",
+    }
+    objects = releases["kserve-resources"].objects()
+    (storage,) = [o for o in objects if o["kind"] == "ClusterStorageContainer"]
+    assert storage["spec"]["container"]["image"] == f"{HUB}/kserve/storage-initializer:v0.20.0"
+    assert inferenceservice_config(objects)["storageInitializer"]["image"] == storage["spec"]["container"]["image"]
+
+
+# --- every value counts ---------------------------------------------------------------------------------------
+
+
+def leaves(values: dict[str, Any], path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Paths of the values set: scalars, lists and free-form maps (a node selector is one value)."""
+    found = []
+    for key, value in values.items():
+        if isinstance(value, dict) and value and key not in FREE_FORM:
+            found.extend(leaves(value, (*path, key)))
+        else:
+            found.append((*path, key))
+    return found
+
+
+def without(values: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    """`values` without the value at `path` (and without maps that become empty)."""
+    head, *rest = path
+    copy = dict(values)
+    if rest:
+        copy[head] = without(values[head], tuple(rest))
+        if copy[head]:
+            return copy
+    del copy[head]
+    return copy
+
+
+def ineffective_values(release: Release, values: dict[str, Any]) -> list[str]:
+    """Dotted paths of the values whose removal leaves the render unchanged."""
+    paths = leaves(values)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        full, *variants = pool.map(release.text, [values, *(without(values, path) for path in paths)])
+    return [".".join(path) for path, text in zip(paths, variants, strict=True) if text == full]
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+@pytest.mark.parametrize("release", ["cert-manager", "kserve-resources"])
+def test_every_value_the_program_sets_changes_the_render_or_is_a_pin(name, release):
+    chosen = scenario(name).releases[release]
+    ineffective = set(ineffective_values(chosen, chosen.values))
+    set_here = {".".join(path) for path in leaves(chosen.values)}
+    assert ineffective - PINS[release] == set(), "values that repeat the chart's default: drop them, or pin them"
+    assert (PINS[release] & set_here) - ineffective == set(), "pins that now change the render are no pins"
+
+
+def test_the_kserve_crd_release_sets_no_values():
+    assert scenario("dev").releases["kserve-crd"].values == {}
+
+
+def _kserve_dev_values_with(extra: dict[str, Any]) -> dict[str, Any]:
+    values = json.loads(json.dumps(scenario("dev").releases["kserve-resources"].values))
+    kserve = values["kserve"]
+    for key, value in extra.items():
+        kserve.setdefault(key, {}).update(value)
+    return values
+
+
+def test_a_misspelt_kserve_value_is_caught_by_the_render_and_the_key_check():
+    release = scenario("dev").releases["kserve-resources"]
+    values = json.loads(json.dumps(release.values))
+    values["kserve"]["controller"]["gateway"]["disableIngresCreation"] = True  # typo: chart has no schema
+    assert release.text(values) == release.text(release.values), "Helm accepts it silently"
+    assert "kserve.controller.gateway.disableIngresCreation" in ineffective_values(release, values)
+    reference = reference_values(shared_dir(), "kserve-resources", "v0.20.0")
+    assert unknown_keys(values, reference) == ["kserve.controller.gateway.disableIngresCreation"]
+
+
+def test_a_known_but_ineffective_value_is_caught_by_the_render_only():
+    """`certManager.enabled` is `X | default createSharedResources`: sprig's default swallows false, so KServe's
+    Issuer and Certificate stay. The key exists, so only the render shows that it does nothing."""
+    release = scenario("dev").releases["kserve-resources"]
+    values = _kserve_dev_values_with({"certManager": {"enabled": False}})
+    assert unknown_keys(values, reference_values(shared_dir(), "kserve-resources", "v0.20.0")) == []
+    assert "kserve.certManager.enabled" in ineffective_values(release, values)
+    assert {o["kind"] for o in release.objects(values)} >= {"Issuer", "Certificate"}
+
+
+def test_a_misspelt_cert_manager_value_fails_the_chart_schema():
+    release = scenario("dev").releases["cert-manager"]
+    values = json.loads(json.dumps(release.values))
+    values["webhook"]["nodeSelectr"] = values["webhook"].pop("nodeSelector")
+    with pytest.raises(RenderError, match="additional properties 'nodeSelectr' not allowed"):
+        release.objects(values)
