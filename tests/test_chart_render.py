@@ -25,7 +25,7 @@ from test_kserve_platform import HUB, MIRRORS, QUAY, RELEASE, SYSTEM, platform_a
 
 from components.image_mirrors import mirrored
 from components.kserve_platform import KServePlatform, KServePlatformArgs
-from conftest import shared_dir
+from conftest import PROJECT_OVERRIDE, shared_dir
 from kserve_triton.offline import OfflineRun, run_stack
 
 pytestmark = needs_helm
@@ -129,8 +129,8 @@ def _component(**overrides) -> OfflineRun:
 
 # The stacks run through __main__.py, and the component with what no stack file sets yet.
 SCENARIOS = {
-    "dev": lambda: run_stack("dev"),
-    "prod": lambda: run_stack("prod"),
+    "dev": lambda: run_stack("dev", overrides=PROJECT_OVERRIDE),
+    "prod": lambda: run_stack("prod", overrides=PROJECT_OVERRIDE),
     "local": lambda: run_stack("local"),  # an existing cluster: no system pool
     "ingress": lambda: _component(ingress_class="nginx", ingress_domain="models.example.org"),
     "mirrors": lambda: _component(image_mirrors=MIRRORS),
