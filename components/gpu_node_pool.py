@@ -59,6 +59,8 @@ class GpuNodePoolArgs:
     def from_settings(
         cls, stack: StackSettings, cluster: GkeCluster, image_cache: ImageCache | None
     ) -> GpuNodePoolArgs:
+        from settings.gpu_pool import pool_zones
+
         pool = stack.gpu_node_pool
         assert pool is not None and stack.cluster.name is not None and stack.cluster.location is not None
         return cls(
@@ -69,7 +71,8 @@ class GpuNodePoolArgs:
             accelerator_count=pool.gpus_per_node,
             image_repository=image_cache.repository if image_cache else None,
             depends_on=list(image_cache.apis) if image_cache else [],
-            **pool.model_dump(exclude={"accelerator_count"}),
+            zones=pool_zones(stack),
+            **pool.model_dump(exclude={"accelerator_count", "zones"}),
         )
 
 

@@ -259,7 +259,7 @@ def can_serve(release: TritonRelease | str, model_format: str, format_version: s
         instead = f", or serve it with {other.image} (TensorRT {wanted})" if other else ""
         return (
             f"{image} has {has} and a TensorRT plan only loads on the TensorRT version that built it: rebuild the "
-            f"plan in nvcr.io/nvidia/tensorrt:{entry.release}-py3 and declare modelFormat version "
-            f'"{entry.tensorrt_major}"{instead}'
+            f"plan in nvcr.io/nvidia/tensorrt:{entry.release}-py3 and leave modelFormatVersion unset (the runtime "
+            f'declares only KServe\'s label "8", and an unset version matches it){instead}'
         )
     return None

@@ -93,11 +93,20 @@ class TritonRuntimeArgs:
 
 
 def triton_resources(share: GpuShare, gpus: int) -> k8s.core.v1.ResourceRequirementsArgs:
-    """Requests equal to limits (Guaranteed QoS): a model server should neither be throttled nor evicted."""
-    amounts = {"cpu": f"{share.cpu_millis}m", "memory": f"{share.memory_mib}Mi"}
+    """CPU requested without a limit, memory and GPUs requested at their limit.
+
+    - No CPU limit: a limit is enforced by CFS throttling, which stretches a multi-threaded server's tail
+      latency even when the node has idle cores; the request still reserves the replica's share.
+    - Memory request = limit: the replica never uses more than it reserved, so node-pressure eviction takes it
+      last (as it would a Guaranteed pod) and it cannot push a neighbour out.
+    - GPUs are extended resources, which Kubernetes requires to be requested at their limit.
+    (Kubernetes docs "Resource Management for Pods and Containers" and "Node-pressure Eviction".)
+    """
+    requests = {"cpu": f"{share.cpu_millis}m", "memory": f"{share.memory_mib}Mi"}
+    limits = {"memory": f"{share.memory_mib}Mi"}
     if gpus:
-        amounts[GPU_RESOURCE] = str(gpus)
-    return k8s.core.v1.ResourceRequirementsArgs(requests=dict(amounts), limits=dict(amounts))
+        requests[GPU_RESOURCE] = limits[GPU_RESOURCE] = str(gpus)
+    return k8s.core.v1.ResourceRequirementsArgs(requests=requests, limits=limits)
 
 
 def _http_probe(path: str, failure_threshold: int) -> k8s.core.v1.ProbeArgs:

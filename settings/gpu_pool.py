@@ -120,6 +120,70 @@ def pairing_problems(pool: GpuNodePoolSettings) -> list[Problem]:
     return []
 
 
+GCLOUD_ZONES_HINT = "check with `gcloud compute accelerator-types list --filter=zone~^{region}`"
+
+
+def offering(stack: StackSettings, pool: GpuNodePoolSettings) -> tuple[str, ...] | None:
+    """The zones of the cluster's region that offer the pool's GPU (None: the catalog has no data for it)."""
+    return gcp_catalog.zones_offering(pool.accelerator_type, stack.cluster.region)
+
+
+def pool_zones(stack: StackSettings) -> list[str] | None:
+    """Where the GPU nodes go: the configured zones; on a regional cluster, its region's zones that offer the
+    GPU; on a zonal cluster, the cluster's zone (None)."""
+    pool = stack.gpu_node_pool
+    assert pool is not None
+    if pool.zones:
+        return list(pool.zones)
+    if not stack.cluster.is_regional:
+        return None
+    zones = offering(stack, pool)
+    return list(zones) if zones is not None else None
+
+
+def zone_problems(stack: StackSettings, pool: GpuNodePoolSettings) -> list[Problem]:
+    """Zones that exist, in the cluster's region, offering the GPU (gcp_catalog's zone data, with its source)."""
+    region, problems = stack.cluster.region, []
+    zones = offering(stack, pool)
+    hint = GCLOUD_ZONES_HINT.format(region=region)
+    has = f"the zones of {region} that offer {pool.accelerator_type} are {', '.join(zones)}" if zones else ""
+    for index, zone in enumerate(pool.zones or []):
+        setting = f"gpuNodePool.zones[{index}]"
+        if not gcp_catalog.is_zone(zone) or gcp_catalog.region_of(zone) != region:
+            problems.append(
+                Problem(setting, zone, f"must be a zone of the cluster's region {region} (e.g. {region}-a)")
+            )
+        elif not gcp_catalog.is_known_zone(zone):
+            problems.append(
+                Problem(
+                    setting, zone, f"is not a zone of {region}; its zones: {', '.join(gcp_catalog.zones_of(region))}"
+                )
+            )
+        elif zones is not None and zone not in zones:
+            offered = has or f"no zone of {region} offers {pool.accelerator_type}"
+            problems.append(Problem(setting, zone, f"does not offer {pool.accelerator_type}: {offered} ({hint})"))
+    if pool.zones or zones is None or pairing_problems(pool):
+        return problems
+    if not zones:
+        problems.append(
+            Problem(
+                "gpuNodePool.acceleratorType",
+                pool.accelerator_type,
+                f"no zone of {region} offers it ({hint}); choose another GPU or region",
+            )
+        )
+    elif not stack.cluster.is_regional and stack.cluster.location not in zones:
+        problems.append(
+            Problem(
+                "cluster.location",
+                stack.cluster.location,
+                f"this zonal cluster's GPU nodes would be in {stack.cluster.location}, which does not offer "
+                f"{pool.accelerator_type}: {has} (or set gpuNodePool.zones)",
+            )
+        )
+    return problems
+
+
 def stack_problems(stack: StackSettings) -> list[Problem]:
     pool = stack.gpu_node_pool
     if not stack.on_gke:
@@ -132,17 +196,19 @@ def stack_problems(stack: StackSettings) -> list[Problem]:
         return []
     if pool is None:
         return [Problem("gpuNodePool", MISSING, "is required for a GKE cluster")]
-    problems = []
-    region = stack.cluster.region
-    for index, zone in enumerate(pool.zones or []):
-        if not gcp_catalog.is_zone(zone) or gcp_catalog.region_of(zone) != region:
-            problems.append(
-                Problem(
-                    f"gpuNodePool.zones[{index}]",
-                    zone,
-                    f"must be a zone of the cluster's region {region} (e.g. {region}-a)",
-                )
+    problems = zone_problems(stack, pool)
+    budget = gcp_catalog.node_budget(pool.machine_type, pool.gpus_per_node, image_streaming=stack.image_cache_on)
+    if not pairing_problems(pool) and not budget.has_room:
+        problems.append(
+            Problem(
+                "gpuNodePool.machineType",
+                pool.machine_type,
+                f"with {pool.gpus_per_node} GPU(s), a {pool.machine_type} node has no CPU or memory left for a "
+                "Triton replica after the kernel, GKE's reservations and its DaemonSets "
+                f"({budget.for_replicas_cpu_millis:.0f}m, {budget.for_replicas_memory_mib:.0f}Mi left): "
+                "use a larger machine",
             )
+        )
     if pool.secondary_boot_disk and not stack.image_cache_on:
         problems.append(
             Problem(

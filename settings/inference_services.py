@@ -7,14 +7,22 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator, model_validator
 
+from components import triton_catalog
 from components.triton_runtime import formats_served
 from settings.base import DNS_LABEL, IMAGE_TAG, Count, Problem, Settings, Text, raise_if
+from settings.triton import compute_capability_problem, image_release, with_tag
 
 if TYPE_CHECKING:
     from settings.stack import StackSettings
 
-STORAGE_SCHEMES = ("gs", "s3", "https", "pvc", "hf", "oci")
-"""Schemes KServe's storage initializer fetches (gs, s3, https, hf), plus pvc:// (mounted) and oci:// (modelcar)."""
+STORAGE_SCHEMES = ("gs", "s3", "https", "pvc", "hf")
+"""Schemes KServe's storage initializer fetches (gs, s3, https, hf), plus pvc:// (mounted)."""
+OCI_REFUSED = (
+    "oci:// (KServe's modelcars) does not work with Triton in KServe v0.20: KServe runs the server container as "
+    "uid 1010 (kserve.storage.uidModelcar; pkg/utils/storage.go), not the NGC image's triton-server user (1000), "
+    "and serves the model through a /mnt/models symlink into the modelcar container that Triton resolves to a "
+    "path it cannot see (kserve/kserve#4753); publish the model repository to gs://, s3://, https:// or hf://"
+)
 MAX_ISVC_NAME = 63 - len("-predictor")
 """The predictor Service is <name>-predictor, a DNS-1035 label of at most 63 characters."""
 RESERVED_NAMESPACES = ("kserve", "cert-manager", "kube-system", "kube-public", "kube-node-lease", "gke-managed-system")
@@ -31,9 +39,11 @@ class InferenceServiceSettings(Settings):
     model_format: Text
     """Model format Triton serves: triton (a Triton model repository), tensorrt, onnx, tensorflow, pytorch."""
     model_format_version: Text | None = None
-    """Format version, matched exactly: tensorrt 8, onnx 1, tensorflow 1 or 2, pytorch 1, triton 2."""
+    """KServe's format label, matched exactly: tensorrt 8, onnx 1, tensorflow 2, pytorch 1, triton 2; unset matches
+    any. Checked against the image: tensorflow 1 and a TensorRT major other than the image's are refused."""
     storage_uri: Text
-    """Where the model repository is: gs://, s3://, https://, pvc://, hf:// or oci://."""
+    """Where the model repository is: gs://, s3://, https://, pvc:// or hf:// (not oci://, which Triton cannot
+    read through KServe's modelcars)."""
     gpus: Count = Field(1, ge=0)
     """GPUs per replica; at most what one GPU node has (0 on a cluster without GPUs)."""
     min_replicas: Count = 1
@@ -77,6 +87,8 @@ class InferenceServiceSettings(Settings):
     @classmethod
     def _fetchable(cls, uri: str) -> str:
         scheme, sep, rest = uri.partition("://")
+        if scheme == "oci" and sep:
+            raise ValueError(OCI_REFUSED)
         if not sep or scheme not in STORAGE_SCHEMES or not rest.strip("/"):
             raise ValueError(f"must be a URI KServe can fetch, with scheme {', '.join(STORAGE_SCHEMES)}")
         return uri
@@ -111,6 +123,16 @@ class InferenceServiceSettings(Settings):
                     "(KServe matches versions exactly)",
                 )
             )
+        if self.model_format == "tensorflow" and (self.model_format_version or "").split(".")[0] == "1":
+            problems.append(
+                Problem(
+                    "modelFormatVersion",
+                    self.model_format_version,
+                    f"Triton removed TensorFlow 1 in {triton_catalog.TENSORFLOW_1_REMOVED}, so no image this runtime "
+                    'can run loads it (the "1" is only KServe\'s label): export the model as a TensorFlow 2 '
+                    'SavedModel and write modelFormatVersion: "2", or convert it to ONNX',
+                )
+            )
         if self.min_replicas > self.max_replicas:
             problems.append(
                 Problem("minReplicas", self.min_replicas, f"must be at most maxReplicas ({self.max_replicas})")
@@ -124,6 +146,32 @@ class InferenceServiceSettings(Settings):
         if not self.storage_uri.startswith("gs://"):
             return None
         return self.storage_uri.removeprefix("gs://").split("/", 1)[0]
+
+
+def image_problems(stack: StackSettings, isvc: InferenceServiceSettings, where: str) -> list[Problem]:
+    """Whether the image this InferenceService runs (triton.image, or its runtimeVersion's) can load its model
+    format on the pool's GPU (components/triton_catalog.py). An image the catalog does not know is unchecked."""
+    image = with_tag(stack.triton.image, isvc.runtime_version) if isvc.runtime_version else stack.triton.image
+    reason = (
+        triton_catalog.can_serve(image_release(image), isvc.model_format, isvc.model_format_version)
+        if (image_release(image))
+        else None
+    )
+    problems = []
+    if reason and isvc.runtime_version:
+        problems.append(Problem(f"{where}.runtimeVersion", isvc.runtime_version, f"{isvc.model_format}: {reason}"))
+    elif reason:
+        setting, value = (
+            (f"{where}.modelFormatVersion", isvc.model_format_version)
+            if isvc.model_format_version is not None
+            else (f"{where}.modelFormat", isvc.model_format)
+        )
+        problems.append(Problem(setting, value, reason))
+    if isvc.runtime_version:
+        old_gpu = compute_capability_problem(stack, image, f"{where}.runtimeVersion", isvc.runtime_version)
+        if old_gpu:
+            problems.append(old_gpu)
+    return problems
 
 
 def stack_problems(stack: StackSettings) -> list[Problem]:
@@ -177,6 +225,7 @@ def stack_problems(stack: StackSettings) -> list[Problem]:
                     "KServe ignores runtimeVersion when triton.image is pinned by digest; pin by tag instead",
                 )
             )
+        problems += image_problems(stack, isvc, where)
         if stack.production and isvc.min_replicas < 2:
             problems.append(
                 Problem(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 
-from components import gcp_catalog
+from components import gcp_catalog, triton_catalog
 from settings.base import (
     CPU_QUANTITY,
     IMAGE_TAG,
@@ -93,10 +93,45 @@ class TritonSettings(Settings):
         return split_image(self.image)[2] is not None
 
 
+def with_tag(image: str, tag: str) -> str:
+    """The image with its tag replaced, as KServe applies an InferenceService's runtimeVersion."""
+    repository, _, _ = split_image(image)
+    return f"{repository}:{tag}"
+
+
+def image_release(image: str) -> triton_catalog.TritonRelease | None:
+    """What components/triton_catalog.py knows of an image; None (unchecked) for a digest or an unknown tag."""
+    return triton_catalog.release_of_image(image)
+
+
 def default_share(stack: StackSettings) -> gcp_catalog.GpuShare:
-    """What one GPU of the pool's machine comes with (a replica's size on a cluster without GPUs)."""
+    """What one GPU of the pool's machine comes with (a replica's size on a cluster without GPUs): what is left
+    of a real node after the kernel, GKE's reservations (image streaming's too), the eviction threshold, GKE's
+    DaemonSets and some headroom (components/gcp_catalog.py, `node_budget`)."""
     pool = stack.gpu_node_pool
-    return gcp_catalog.gpu_share(pool.machine_type, pool.gpus_per_node) if pool else CPU_ONLY_REPLICA
+    if pool is None:
+        return CPU_ONLY_REPLICA
+    return gcp_catalog.gpu_share(pool.machine_type, pool.gpus_per_node, image_streaming=stack.image_cache_on)
+
+
+def compute_capability_problem(stack: StackSettings, image: str, setting: str, value: str) -> Problem | None:
+    """A GPU too old for the image (e.g. a V100 for images from 25.01, which need compute capability 7.5)."""
+    release, pool = image_release(image), stack.gpu_node_pool
+    accelerator = gcp_catalog.ACCELERATORS.get(pool.accelerator_type) if pool else None
+    if release is None or accelerator is None or accelerator.compute_capability is None:
+        return None
+    if release.supports_compute_capability(accelerator.compute_capability) is not False:
+        return None
+    older = triton_catalog.newest_supporting(accelerator.compute_capability)
+    minimum = "{}.{}".format(*release.min_compute_capability)
+    return Problem(
+        setting,
+        value,
+        f"{accelerator.display} ({accelerator.type}, compute capability {accelerator.compute_capability_text}) "
+        f"cannot run {release.image}, which needs compute capability {minimum} or newer: "
+        + (f"use {older.image} or older on it, or " if older else "use ")
+        + "a T4, L4 or newer GPU",
+    )
 
 
 def replica_size(stack: StackSettings) -> gcp_catalog.GpuShare:
@@ -109,10 +144,26 @@ def replica_size(stack: StackSettings) -> gcp_catalog.GpuShare:
 
 
 def stack_problems(stack: StackSettings) -> list[Problem]:
-    if stack.gpu_node_pool is None:
-        return []
-    share, triton = default_share(stack), stack.triton
+    triton = stack.triton
     problems = []
+    replica_memory = replica_size(stack).memory_mib
+    if memory_mib(triton.shm_size) >= replica_memory:
+        problems.append(
+            Problem(
+                "triton.shmSize",
+                triton.shm_size,
+                f"the memory-backed /dev/shm counts against a replica's memory ({replica_memory}Mi per GPU): "
+                "keep it well below that",
+            )
+        )
+    if stack.gpu_node_pool is None:
+        return problems
+    old_gpu = compute_capability_problem(
+        stack, triton.image, "gpuNodePool.acceleratorType", stack.gpu_node_pool.accelerator_type
+    )
+    if old_gpu:
+        problems.append(old_gpu)
+    share = default_share(stack)
     if triton.cpu and cpu_millis(triton.cpu) > share.cpu_millis:
         problems.append(
             Problem("triton.cpu", triton.cpu, f"one GPU of the pool's machine comes with {share.cpu_millis}m")

@@ -248,7 +248,7 @@ REFUSALS: dict[str, tuple[Mutation, str, str]] = {
     "a storage scheme KServe cannot fetch": (
         _isvc(0, storageUri="ftp://models/resnet"),
         "inferenceServices[0].storageUri",
-        "gs, s3, https, pvc, hf, oci",
+        "gs, s3, https, pvc, hf",
     ),
     "plain http storage": (_isvc(0, storageUri="http://models/x"), "inferenceServices[0].storageUri", "scheme"),
     "a storage URI without a path": (_isvc(0, storageUri="gs://"), "inferenceServices[0].storageUri", "scheme"),
@@ -459,6 +459,8 @@ def test_valid_pairings_are_accepted(machine, accelerator, count):
                 "acceleratorCount": count,
                 "maxNodes": 2,
             },
+            # Images from 25.01 need compute capability 7.5: a V100 (7.0) needs 24.12 or older.
+            "triton": {"image": f"nvcr.io/nvidia/tritonserver:{'24.12' if 'v100' in accelerator else '25.01'}-py3"},
         }
     )
     assert settings.gpu_node_pool.gpus_per_node == count

@@ -107,9 +107,10 @@ def test_every_service_names_the_triton_runtime(declared):
 def test_gpu_requests_and_limits_scale_with_gpus(pulumi_mocks):
     monitor = build(pulumi_mocks, [service("big", gpus=2), service("small")], gpu_capacity=8)
     big = model(isvc(monitor, "big"))["resources"]
-    assert big["requests"] == big["limits"] == {"cpu": "10000m", "memory": "40960Mi", "nvidia.com/gpu": "2"}
+    assert big["requests"] == {"cpu": "10000m", "memory": "40960Mi", "nvidia.com/gpu": "2"}
+    assert big["limits"] == {"memory": "40960Mi", "nvidia.com/gpu": "2"}, "no CPU limit: no CFS throttling"
     small = model(isvc(monitor, "small"))["resources"]
-    assert small["limits"] == {"cpu": "5000m", "memory": "20480Mi", "nvidia.com/gpu": "1"}
+    assert small["requests"] == {"cpu": "5000m", "memory": "20480Mi", "nvidia.com/gpu": "1"}
 
 
 def test_gpu_toleration_and_replicas(declared):

@@ -80,7 +80,8 @@ def test_runtime_sizes_triton_to_the_dev_pools_l4_machine(dev):
     (container,) = dev.monitor.one(CSR).inputs["spec"]["containers"]
     # g2-standard-8 with image streaming: 8 vCPU / 32 GiB less the kernel, GKE's reservations, its DaemonSets and
     # headroom, for its one L4 (gcp_catalog.node_budget shows the arithmetic).
-    assert container["resources"]["limits"] == {"cpu": "6900m", "memory": "25344Mi", "nvidia.com/gpu": "1"}
+    assert container["resources"]["requests"] == {"cpu": "6900m", "memory": "25344Mi", "nvidia.com/gpu": "1"}
+    assert container["resources"]["limits"] == {"memory": "25344Mi", "nvidia.com/gpu": "1"}
 
 
 def test_install_order_reaches_from_cert_manager_to_every_inference_service(dev):

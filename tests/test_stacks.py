@@ -84,7 +84,7 @@ def test_local_creates_nothing_in_gcp_and_uses_the_kubeconfig_context(local):
 
 def test_local_runs_kserve_triton_and_a_cpu_model_without_gpus(local):
     (container,) = local.one(CSR).inputs["spec"]["containers"]
-    assert container["resources"]["limits"] == {"cpu": "1000m", "memory": "2048Mi"}
+    assert container["resources"] == {"requests": {"cpu": "1000m", "memory": "2048Mi"}, "limits": {"memory": "2048Mi"}}
     assert "nodeSelector" not in local.one(CSR).inputs["spec"]
     (isvc,) = local.of_type(ISVC)
     predictor = isvc.inputs["spec"]["predictor"]

@@ -146,10 +146,13 @@ def test_runs_on_the_gpu_pool(runtime):
     assert spec["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
 
 
-def test_default_resources_are_one_gpu_with_its_share_of_the_machine(runtime):
+def test_a_replica_requests_one_gpu_with_its_share_and_is_never_cpu_throttled(runtime):
     resources = container(runtime)["resources"]
-    expected = {"cpu": "7300m", "memory": "27392Mi", "nvidia.com/gpu": "1"}
-    assert resources == {"requests": expected, "limits": expected}
+    # Memory and GPU at their limit (evicted last, never over its share); CPU requested, not limited.
+    assert resources == {
+        "requests": {"cpu": "7300m", "memory": "27392Mi", "nvidia.com/gpu": "1"},
+        "limits": {"memory": "27392Mi", "nvidia.com/gpu": "1"},
+    }
 
 
 def test_cpu_only_clusters_get_no_gpu_request_selector_or_toleration(pulumi_mocks):
