@@ -5,7 +5,9 @@ uses too."""
 
 from __future__ import annotations
 
+import copy
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -64,3 +66,47 @@ def pulumi_mocks() -> OfflineRun:
 @pytest.fixture
 def dev_config() -> dict[str, Any]:
     return stack_config(ROOT / "Pulumi.dev.yaml")
+
+
+@pytest.fixture(scope="session")
+def metrics_triton_server(request, triton_runtime_container, tmp_path_factory):
+    """The Triton the metrics tests scrape: the runtime's container, plus the metrics flags the dashboard
+    needs (components.triton_metrics.TRITON_METRICS_ARGS) for as long as the runtime does not declare them."""
+    from components.triton_metrics import TRITON_METRICS_ARGS
+
+    missing = [arg for arg in TRITON_METRICS_ARGS if arg not in triton_runtime_container.args]
+    if not missing:
+        yield request.getfixturevalue("triton_server")
+        return
+    pytest.importorskip("pytriton", reason="nvidia-pytriton is installed in venv-triton (scripts/test)")
+    from triton_server import TritonServer
+
+    container = copy.copy(triton_runtime_container)
+    container.args = [*container.args, *missing]
+    server = TritonServer(container, tmp_path_factory.mktemp("triton-metrics"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def prometheus(request, tmp_path_factory):
+    """A real Prometheus (scripts/install-prometheus) on a loopback port, scraping every second the metrics
+    Triton and simulated GKE DCGM and kube-state-metrics pages, with GMP's target labels
+    (tests/prometheus_server.py)."""
+    if shutil.which("prometheus") is None:
+        pytest.skip("prometheus is not installed (scripts/install-prometheus installs Debian's package as root)")
+    from prometheus_server import PrometheusServer, StaticPages, gmp_like_targets, simulated_pages
+
+    metrics_triton_server = request.getfixturevalue("metrics_triton_server")
+    metrics_port = next(p.container_port for p in metrics_triton_server.container.ports if p.name == "metrics")
+    pages = StaticPages(simulated_pages())
+    pages.start()
+    triton_address = metrics_triton_server.url(metrics_port).removeprefix("http://")
+    server = PrometheusServer(tmp_path_factory.mktemp("prometheus"), gmp_like_targets(triton_address, pages.address))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        pages.stop()
