@@ -69,44 +69,35 @@ def dev_config() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def metrics_triton_server(request, triton_runtime_container, tmp_path_factory):
-    """The Triton the metrics tests scrape: the runtime's container, plus the metrics flags the dashboard
-    needs (components.triton_metrics.TRITON_METRICS_ARGS) for as long as the runtime does not declare them."""
-    from components.triton_metrics import TRITON_METRICS_ARGS
+def prometheus_and_triton(triton_runtime_container, tmp_path_factory):
+    """A real Prometheus (scripts/install-prometheus) on a loopback port, scraping every second a fresh Triton
+    (the runtime's container plus components.triton_metrics.TRITON_METRICS_ARGS where the runtime lacks them)
+    and simulated GKE DCGM and kube-state-metrics pages, with GMP's target labels (tests/prometheus_server.py).
 
-    missing = [arg for arg in TRITON_METRICS_ARGS if arg not in triton_runtime_container.args]
-    if not missing:
-        yield request.getfixturevalue("triton_server")
-        return
-    pytest.importorskip("pytriton", reason="nvidia-pytriton is installed in venv-triton (scripts/test)")
-    from triton_server import TritonServer
-
-    container = copy.copy(triton_runtime_container)
-    container.args = [*container.args, *missing]
-    server = TritonServer(container, tmp_path_factory.mktemp("triton-metrics"))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def prometheus(request, tmp_path_factory):
-    """A real Prometheus (scripts/install-prometheus) on a loopback port, scraping every second the metrics
-    Triton and simulated GKE DCGM and kube-state-metrics pages, with GMP's target labels
-    (tests/prometheus_server.py)."""
+    Both start together, so Prometheus's first target sync (5 s after start in Prometheus 2.42) overlaps
+    Triton's start. A fresh Triton's counters are 0 at the first scrape, so every counter's increase() is
+    extrapolated alike and ratios of increases are exact."""
     if shutil.which("prometheus") is None:
         pytest.skip("prometheus is not installed (scripts/install-prometheus installs Debian's package as root)")
+    pytest.importorskip("pytriton", reason="nvidia-pytriton is installed in venv-triton (scripts/test)")
     from prometheus_server import PrometheusServer, StaticPages, gmp_like_targets, simulated_pages
+    from triton_server import TritonServer
 
-    metrics_triton_server = request.getfixturevalue("metrics_triton_server")
-    metrics_port = next(p.container_port for p in metrics_triton_server.container.ports if p.name == "metrics")
+    from components.triton_metrics import TRITON_METRICS_ARGS
+
+    container = copy.copy(triton_runtime_container)
+    container.args = [*container.args, *(arg for arg in TRITON_METRICS_ARGS if arg not in container.args)]
+    triton = TritonServer(container, tmp_path_factory.mktemp("triton-metrics"))
+    metrics_port = next(p.container_port for p in container.ports if p.name == "metrics")
     pages = StaticPages(simulated_pages())
-    pages.start()
-    triton_address = metrics_triton_server.url(metrics_port).removeprefix("http://")
-    server = PrometheusServer(tmp_path_factory.mktemp("prometheus"), gmp_like_targets(triton_address, pages.address))
+    targets = gmp_like_targets(triton.url(metrics_port).removeprefix("http://"), pages.address)
+    prometheus = PrometheusServer(tmp_path_factory.mktemp("prometheus"), targets)
     try:
-        server.start()
-        yield server
+        pages.start()
+        prometheus.start()
+        triton.start()
+        yield prometheus, triton
     finally:
-        server.stop()
+        triton.stop()
+        prometheus.stop()
         pages.stop()

@@ -167,11 +167,17 @@ class Burst:
 
 
 @pytest.fixture(scope="module")
-def burst(prometheus, metrics_triton_server) -> Burst:
+def prometheus(prometheus_and_triton):
+    return prometheus_and_triton[0]
+
+
+@pytest.fixture(scope="module")
+def burst(prometheus_and_triton) -> Burst:
+    prometheus, triton = prometheus_and_triton
     prometheus.wait_for_scrapes_after(time.time())  # a sample of every series before the burst
-    before = triton_counters(metrics_triton_server)
-    http_port = next(p.container_port for p in metrics_triton_server.container.ports if p.name == "http")
-    url = metrics_triton_server.url(http_port, "/v2/models/doubler/infer")
+    before = triton_counters(triton)
+    http_port = next(p.container_port for p in triton.container.ports if p.name == "http")
+    url = triton.url(http_port, "/v2/models/doubler/infer")
 
     def infer(_: int) -> float:
         start = time.monotonic()
@@ -184,7 +190,7 @@ def burst(prometheus, metrics_triton_server) -> Burst:
     with concurrent.futures.ThreadPoolExecutor(CONCURRENCY) as pool:
         latencies = list(pool.map(infer, range(BURST)))
     seconds = time.monotonic() - start
-    after = triton_counters(metrics_triton_server)
+    after = triton_counters(triton)
     served = after["nv_inference_request_success"] - before["nv_inference_request_success"]
     assert served == BURST
     queued = after["nv_inference_queue_duration_us"] - before["nv_inference_queue_duration_us"]
