@@ -221,6 +221,13 @@ def in_dashboard(promql: str) -> str:
     return promql
 
 
+def doubler_scope() -> tm.Scope:
+    """The simulated cluster's InferenceService `doubler` in `models` (its twin in `staging` must not count)."""
+    from prometheus_server import CLUSTER, INFERENCE_SERVICE, NAMESPACE
+
+    return tm.Scope.inference_service(cluster=CLUSTER, namespace=NAMESPACE, name=INFERENCE_SERVICE)
+
+
 def assert_request_rate(rate: float, burst: Burst) -> None:
     # rate() is the window's increase, extrapolated towards the window's ends (by at most 1.1 + 0.5 scrape
     # intervals, and the samples before and after the burst are at least one apart), divided by the window.
@@ -230,7 +237,7 @@ def assert_request_rate(rate: float, burst: Burst) -> None:
 
 @pytest.mark.triton
 def test_queue_time_signal_is_tritons_queue_time_per_request_of_the_one_replica(prometheus, burst):
-    scope = tm.Scope.inference_service(cluster="test-cluster", namespace="models", name="doubler")
+    scope = doubler_scope()
     result = evaluate(prometheus, burst, tm.QUEUE_TIME.promql(scope, WINDOW))
     assert list(result) == [()]
     assert result[()] == pytest.approx(burst.queue_us_per_request, rel=1e-9)
@@ -239,7 +246,7 @@ def test_queue_time_signal_is_tritons_queue_time_per_request_of_the_one_replica(
 
 @pytest.mark.triton
 def test_request_rate_signal_counts_the_burst_once(prometheus, burst):
-    scope = tm.Scope.inference_service(cluster="test-cluster", namespace="models", name="doubler")
+    scope = doubler_scope()
     result = evaluate(prometheus, burst, tm.REQUEST_RATE.promql(scope, WINDOW))
     assert list(result) == [()]
     assert_request_rate(result[()], burst)
@@ -249,7 +256,7 @@ def test_request_rate_signal_counts_the_burst_once(prometheus, burst):
 def test_gpu_signal_sums_only_the_inference_services_gpus(prometheus, burst):
     from prometheus_server import POD, SIMULATED_GPUS
 
-    scope = tm.Scope.inference_service(cluster="test-cluster", namespace="models", name="doubler")
+    scope = doubler_scope()
     result = evaluate(prometheus, burst, tm.GPU_UTILIZATION.promql(scope, WINDOW))
     assert result == {(): sum(g.utilization for g in SIMULATED_GPUS if g.pod and g.pod[1] == POD)}
 
