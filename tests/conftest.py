@@ -5,7 +5,9 @@ uses too."""
 
 from __future__ import annotations
 
+import copy
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -99,3 +101,38 @@ def pulumi_mocks() -> OfflineRun:
 @pytest.fixture
 def dev_config() -> dict[str, Any]:
     return deployable_config(ROOT / "Pulumi.dev.yaml")
+
+
+@pytest.fixture(scope="session")
+def prometheus_and_triton(triton_runtime_container, tmp_path_factory):
+    """A real Prometheus (scripts/install-prometheus) on a loopback port, scraping every second a fresh Triton
+    (the runtime's container plus components.triton_metrics.TRITON_METRICS_ARGS where the runtime lacks them)
+    and simulated GKE DCGM and kube-state-metrics pages, with GMP's target labels (tests/prometheus_server.py).
+
+    Both start together, so Prometheus's first target sync (5 s after start in Prometheus 2.42) overlaps
+    Triton's start. A fresh Triton's counters are 0 at the first scrape, so every counter's increase() is
+    extrapolated alike and ratios of increases are exact."""
+    if shutil.which("prometheus") is None:
+        pytest.skip("prometheus is not installed (scripts/install-prometheus installs Debian's package as root)")
+    pytest.importorskip("pytriton", reason="nvidia-pytriton is installed in venv-triton (scripts/test)")
+    from prometheus_server import PrometheusServer, StaticPages, gmp_like_targets, simulated_pages
+    from triton_server import TritonServer
+
+    from components.triton_metrics import TRITON_METRICS_ARGS
+
+    container = copy.copy(triton_runtime_container)
+    container.args = [*container.args, *(arg for arg in TRITON_METRICS_ARGS if arg not in container.args)]
+    triton = TritonServer(container, tmp_path_factory.mktemp("triton-metrics"))
+    metrics_port = next(p.container_port for p in container.ports if p.name == "metrics")
+    pages = StaticPages(simulated_pages())
+    targets = gmp_like_targets(triton.url(metrics_port).removeprefix("http://"), pages.address)
+    prometheus = PrometheusServer(tmp_path_factory.mktemp("prometheus"), targets)
+    try:
+        pages.start()
+        prometheus.start()
+        triton.start()
+        yield prometheus, triton
+    finally:
+        triton.stop()
+        prometheus.stop()
+        pages.stop()
