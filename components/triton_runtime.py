@@ -18,6 +18,7 @@ import pulumi_kubernetes as k8s
 
 from components.gcp_catalog import GpuShare
 from components.kserve_types import ClusterServingRuntime, ServingRuntimeSpec, SupportedModelFormat
+from components.triton_metrics import TRITON_METRICS_ARGS
 
 if TYPE_CHECKING:
     from settings import StackSettings
@@ -42,7 +43,8 @@ SUPPORTED_MODEL_FORMATS: list[SupportedModelFormat] = [
 ]
 PROTOCOL_VERSIONS = ["v2", "grpc-v2"]
 
-# Upstream's args, plus the metrics endpoint made explicit (Triton's default port, declared below).
+# Upstream's args, plus the metrics endpoint made explicit (Triton's default port, declared below) and the
+# latency summaries the dashboard's p50/p99 read (components/triton_metrics.py).
 TRITON_ARGS = [
     "tritonserver",
     f"--model-store={MODEL_STORE}",
@@ -52,6 +54,7 @@ TRITON_ARGS = [
     "--allow-http=true",
     "--allow-metrics=true",
     f"--metrics-port={METRICS_PORT}",
+    *TRITON_METRICS_ARGS,
 ]
 
 GPU_TOLERATION = k8s.core.v1.TolerationArgs(key=GPU_RESOURCE, operator="Exists", effect="NoSchedule")
