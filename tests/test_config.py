@@ -387,6 +387,104 @@ REFUSALS: dict[str, tuple[Mutation, str, str]] = {
         "unknown setting",
     ),
     "a pool that is not an object": (_add_key("kserve-triton:gpuNodePool", "g2-standard-8"), "gpuNodePool", "object"),
+    # --- what the image can load, on which GPU (components/triton_catalog.py) ---
+    "TensorFlow 1, which Triton removed in 23.04": (
+        _isvc(0, modelFormat="tensorflow", modelFormatVersion="1"),
+        "inferenceServices[0].modelFormatVersion",
+        "Triton removed TensorFlow 1 in 23.04",
+    ),
+    "TensorFlow 1 written as a YAML number": (
+        _isvc(0, modelFormat="tensorflow", modelFormatVersion=1),
+        "inferenceServices[0].modelFormatVersion",
+        "TensorFlow 2",
+    ),
+    "TensorFlow on an image without the TensorFlow backend": (
+        _compose(
+            _set("triton", image="nvcr.io/nvidia/tritonserver:25.03-py3"),
+            _isvc(0, modelFormat="tensorflow", modelFormatVersion="2"),
+        ),
+        "inferenceServices[0].modelFormatVersion",
+        "tritonserver:25.03-py3 has no TensorFlow backend",
+    ),
+    "TensorFlow without a version on an image without the backend": (
+        _compose(_set("triton", image="nvcr.io/nvidia/tritonserver:25.03-py3"), _isvc(0, modelFormat="tensorflow")),
+        "inferenceServices[0].modelFormat",
+        "use nvcr.io/nvidia/tritonserver:25.02-py3 or older",
+    ),
+    "a TensorRT 8 plan on an image with TensorRT 10": (
+        _isvc(0, modelFormat="tensorrt", modelFormatVersion="8"),
+        "inferenceServices[0].modelFormatVersion",
+        "tritonserver:25.01-py3 has TensorRT 10 (10.8.0.43)",
+    ),
+    "a runtimeVersion whose image has no TensorFlow backend": (
+        _isvc(0, modelFormat="tensorflow", modelFormatVersion="2", runtimeVersion="25.04-py3"),
+        "inferenceServices[0].runtimeVersion",
+        "tritonserver:25.04-py3 has no TensorFlow backend",
+    ),
+    "a runtimeVersion whose TensorRT is not the plan's": (
+        _compose(
+            _set("triton", image="nvcr.io/nvidia/tritonserver:24.04-py3"),
+            _isvc(0, modelFormat="tensorrt", modelFormatVersion="8", runtimeVersion="25.01-py3"),
+        ),
+        "inferenceServices[0].runtimeVersion",
+        "a TensorRT plan only loads on the TensorRT version that built it",
+    ),
+    "a V100 pool for an image that needs compute capability 7.5": (
+        _set("gpuNodePool", machineType="n1-standard-8", acceleratorType="nvidia-tesla-v100", acceleratorCount=1),
+        "gpuNodePool.acceleratorType",
+        "compute capability 7.0) cannot run nvcr.io/nvidia/tritonserver:25.01-py3, which needs compute capability "
+        "7.5 or newer: use nvcr.io/nvidia/tritonserver:24.12-py3 or older on it",
+    ),
+    "a runtimeVersion too new for a P100 pool": (
+        _compose(
+            _set("triton", image="nvcr.io/nvidia/tritonserver:24.12-py3"),
+            _set("gpuNodePool", machineType="n1-standard-8", acceleratorType="nvidia-tesla-p100", acceleratorCount=1),
+            _set("gpuNodePool", zones=["us-central1-c"]),
+            _isvc(0, runtimeVersion="25.01-py3"),
+        ),
+        "inferenceServices[0].runtimeVersion",
+        "P100 16GB (nvidia-tesla-p100, compute capability 6.0) cannot run",
+    ),
+    # --- zones that really have the GPU (components/gcp_locations.py) ---
+    "a zone that does not exist": (
+        _set("gpuNodePool", zones=["us-central1-z"]),
+        "gpuNodePool.zones[0]",
+        "is not a zone of us-central1; its zones: us-central1-a, us-central1-b, us-central1-c, us-central1-f",
+    ),
+    "a zone without the GPU": (
+        _set("gpuNodePool", zones=["us-central1-f"]),
+        "gpuNodePool.zones[0]",
+        "does not offer nvidia-l4: the zones of us-central1 that offer nvidia-l4 are us-central1-a, us-central1-b, "
+        "us-central1-c",
+    ),
+    "a zonal cluster in a zone without the GPU": (
+        _compose(_set("cluster", location="us-central1-f"), _without("gpuNodePool", "zones")),
+        "cluster.location",
+        "does not offer nvidia-l4",
+    ),
+    "a regional cluster in a region without the GPU": (
+        _compose(
+            _gcp("region", "africa-south1"),
+            _set("cluster", location="africa-south1"),
+            _without("gpuNodePool", "zones"),
+        ),
+        "gpuNodePool.acceleratorType",
+        "no zone of africa-south1 offers it",
+    ),
+    # --- replicas that fit a real node (components/gcp_catalog.py, node_budget) ---
+    "a /dev/shm as large as the replica": (_set("triton", shmSize="25344Mi"), "triton.shmSize", "counts against"),
+    "memory above what one GPU's share leaves": (_set("triton", memory="26Gi"), "triton.memory", "25344Mi"),
+    "a GPU machine with no room left for Triton": (
+        _set("gpuNodePool", machineType="n1-highcpu-2", acceleratorType="nvidia-tesla-t4", acceleratorCount=1),
+        "gpuNodePool.machineType",
+        "has no CPU or memory left for a Triton replica",
+    ),
+    # --- model storage that cannot be half-supported ---
+    "an oci:// modelcar": (
+        _isvc(0, storageUri="oci://us-docker.pkg.dev/p/models/resnet:1"),
+        "inferenceServices[0].storageUri",
+        "KServe runs the server container as uid 1010",
+    ),
 }
 
 
@@ -676,3 +774,45 @@ def test_a_gke_stack_without_a_project_is_told_how_to_set_it(pulumi_mocks, dev_c
 def test_gcp_region_is_optional_and_the_cluster_location_decides():
     settings = config.parse({**GKE, "gcp": {"project": "my-project"}})
     assert settings.gcp.region is None and settings.cluster.region == "us-central1"
+
+
+# --- what stays accepted --------------------------------------------------------------------------------------
+
+
+def test_a_regional_gpu_pool_without_zones_gets_the_regions_zones_that_offer_the_gpu(pulumi_mocks, dev_config):
+    dev_config["kserve-triton:cluster"]["location"] = "us-central1"
+    del dev_config["kserve-triton:gpuNodePool"]["zones"]
+    pulumi_mocks.configure(dev_config)
+    pulumi_mocks.run_main()
+    pool = pulumi_mocks.monitor.one("gcp:container/nodePool:NodePool", "gpu")
+    # us-central1-f has no L4 (../shared/gcp/accelerator-zones.csv)
+    assert pool.inputs["nodeLocations"] == ["us-central1-a", "us-central1-b", "us-central1-c"]
+
+
+@pytest.mark.parametrize(
+    ("image", "isvc"),
+    [
+        ("nvcr.io/nvidia/tritonserver:24.04-py3", {"modelFormat": "tensorrt", "modelFormatVersion": "8"}),
+        ("nvcr.io/nvidia/tritonserver:25.02-py3", {"modelFormat": "tensorflow", "modelFormatVersion": "2"}),
+        ("nvcr.io/nvidia/tritonserver:25.01-py3", {"modelFormat": "tensorrt"}),
+        # Unknown to the catalog, so unchecked (README: "Images the catalog does not know").
+        ("nvcr.io/nvidia/tritonserver@sha256:" + "a" * 64, {"modelFormat": "tensorrt", "modelFormatVersion": "8"}),
+        ("nvcr.io/nvidia/tritonserver:27.01-py3", {"modelFormat": "tensorflow", "modelFormatVersion": "2"}),
+    ],
+)
+def test_what_the_image_can_load_is_accepted(image, isvc):
+    settings = config.parse(
+        _with(
+            triton={"image": image},
+            inferenceServices=[{"name": "m", "storageUri": "gs://kfserving-examples/m", **isvc}],
+        )
+    )
+    assert settings.inference_services[0].model_format == isvc["modelFormat"]
+
+
+def test_accelerators_without_zone_data_are_not_refused_for_their_zone():
+    """The zone catalog has no rows for RTX PRO 6000 (see components/gcp_locations.py): unchecked, not refused."""
+    settings = config.parse(
+        _with(gpuNodePool={"machineType": "g4-standard-48", "acceleratorType": "nvidia-rtx-pro-6000", "zones": None})
+    )
+    assert settings.gpu_node_pool.accelerator_type == "nvidia-rtx-pro-6000"
