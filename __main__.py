@@ -18,8 +18,9 @@ stack = settings.load()
 gpu_pool = model_access = image_cache = None
 if stack.on_gke:
     cluster = GkeCluster("gke", GkeClusterArgs.from_settings(stack))
-    if stack.image_cache_on:
-        image_cache = ImageCache("images", ImageCacheArgs.from_settings(stack))
+    if stack.image_cache_on:  # the system pool pulls KServe's and cert-manager's images through it too
+        readers = [cluster.node_service_account.member]
+        image_cache = ImageCache("images", ImageCacheArgs.from_settings(stack, readers))
     gpu_pool = GpuNodePool("gpu", GpuNodePoolArgs.from_settings(stack, cluster, image_cache))
     model_access = ModelStorageAccess("models", ModelStorageAccessArgs.from_settings(stack, cluster))
 else:  # a cluster from a kubeconfig context: no GCP resources, no GPUs
@@ -28,8 +29,10 @@ triton_image = cached_image(stack.triton.image, image_cache.prefix) if image_cac
 in_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
 
 # Not on the GPU pool's path: KServe installs while GPU nodes are still being created.
+mirrors = {host: prefix for host, prefix in image_cache.mirrors.items() if host != "nvcr.io"} if image_cache else None
+pulls = [*image_cache.repositories, *image_cache.reader_bindings] if image_cache else []
 kserve = KServePlatform(
-    "kserve", KServePlatformArgs.from_settings(stack, cluster.system_node_selector), opts=in_cluster
+    "kserve", KServePlatformArgs.from_settings(stack, cluster.system_node_selector, mirrors, pulls), opts=in_cluster
 )
 triton = TritonRuntime(
     "triton", TritonRuntimeArgs.from_settings(stack, triton_image, kserve.controller), opts=in_cluster

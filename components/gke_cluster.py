@@ -44,10 +44,12 @@ MONITORING_COMPONENTS = [
     "DCGM",
 ]
 
-# Cluster and node-pool operations (GPU pools above all) can outlast the provider's defaults; a `pulumi up`
-# that times out anyway can simply be run again: it picks up the operation where GKE is.
-CLUSTER_TIMEOUTS = pulumi.CustomTimeouts(create="60m", update="90m", delete="60m")
-NODE_POOL_TIMEOUTS = pulumi.CustomTimeouts(create="60m", update="90m", delete="60m")
+# GKE operations outlast most defaults: a GPU pool waits out a stockout until its timeout. These equal
+# terraform-provider-google's current defaults (cluster 90m since v7.30.0, node pool 2h since v7.42.0; before,
+# 40m and 30m), pinned so an older or newer provider cannot cut them short. A `pulumi up` that times out anyway
+# can simply be run again: it picks up the resource where GKE left it.
+CLUSTER_TIMEOUTS = pulumi.CustomTimeouts(create="90m", update="90m", delete="90m")
+NODE_POOL_TIMEOUTS = pulumi.CustomTimeouts(create="120m", update="120m", delete="120m")
 
 # A regional cluster's node pools span three of the region's zones unless told otherwise.
 REGIONAL_POOL_ZONES = 3

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 ACCELERATOR_NODE_LABEL = "cloud.google.com/gke-accelerator"
+IMAGE_STREAMING_ROLE = "roles/serviceusage.serviceUsageConsumer"
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,9 @@ class GpuNodePoolArgs:
     max_nodes: int
     zones: list[str] | None
     disk_size_gb: int
-    image_repository: gcp.artifactregistry.Repository | None = None
-    """The image proxy the nodes pull from: they get read access, and image streaming is turned on."""
+    image_repositories: list[gcp.artifactregistry.Repository] = field(default_factory=list)
+    """The image proxies the nodes pull from (the first holds Triton): they get read access, and image streaming
+    is turned on."""
     secondary_boot_disk: str | None = None
     """A disk image with the Triton image preloaded, attached in container-image-cache mode."""
     depends_on: list[pulumi.Resource] = field(default_factory=list)
@@ -69,7 +71,7 @@ class GpuNodePoolArgs:
             cluster_name=stack.cluster.name,
             location=stack.cluster.location,
             accelerator_count=pool.gpus_per_node,
-            image_repository=image_cache.repository if image_cache else None,
+            image_repositories=list(image_cache.repositories) if image_cache else [],
             depends_on=list(image_cache.apis) if image_cache else [],
             zones=pool_zones(stack),
             **pool.model_dump(exclude={"accelerator_count", "zones"}),
@@ -98,24 +100,33 @@ class GpuNodePool(pulumi.ComponentResource):
             f"{name}-nodes", args.project, args.cluster_name, "gpu", parent=self
         )
 
-        # Nodes pull images with their own account, so it needs to read the proxy repository.
-        self.image_bindings = (
-            [
-                gcp.artifactregistry.RepositoryIamMember(
-                    f"{name}-nodes-pull",
+        # Nodes pull images with their own account, so it needs to read the proxy repositories; image streaming
+        # also needs serviceusage.services.use on the project for a custom node account (GKE docs, "Use Image
+        # streaming to pull container images", requirements).
+        self.image_bindings = [
+            gcp.artifactregistry.RepositoryIamMember(
+                f"{name}-nodes-pull" + ("" if index == 0 else f"-{index}"),
+                project=args.project,
+                location=repository.location,
+                repository=repository.name,
+                role="roles/artifactregistry.reader",
+                member=self.service_account.member,
+                opts=child,
+            )
+            for index, repository in enumerate(args.image_repositories)
+        ]
+        if args.image_repositories:
+            self.image_bindings.append(
+                gcp.projects.IAMMember(
+                    f"{name}-nodes-streaming",
                     project=args.project,
-                    location=args.image_repository.location,
-                    repository=args.image_repository.name,
-                    role="roles/artifactregistry.reader",
+                    role=IMAGE_STREAMING_ROLE,
                     member=self.service_account.member,
                     opts=child,
                 )
-            ]
-            if args.image_repository is not None
-            else []
-        )
+            )
         image_settings: dict = {}
-        if args.image_repository is not None:
+        if args.image_repositories:
             image_settings["gcfs_config"] = {"enabled": True}  # image streaming: Artifact Registry images only
         if args.secondary_boot_disk is not None:
             image_settings["secondary_boot_disks"] = [

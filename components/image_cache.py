@@ -1,14 +1,19 @@
-"""An Artifact Registry remote repository that proxies nvcr.io in the cluster's region.
+"""Artifact Registry remote repositories, in the cluster's region, that every image on the cold-start path is
+pulled through: NVIDIA's nvcr.io (Triton), Docker Hub (KServe's controller and the storage initializer that
+runs in every predictor pod) and quay.io (cert-manager, kube-rbac-proxy).
 
-GKE image streaming only streams images from Artifact Registry, so the multi-GB Triton image is pulled
-through this proxy: the first pull fills the regional cache, later nodes stream from it. Nodes read it
-with their own service account (granted by the GPU pool component).
+- GKE image streaming streams only from Artifact Registry, so the multi-GB Triton image is pulled through the
+  nvcr.io proxy: the first pull fills the regional cache, later nodes stream from it.
+- Docker Hub rate-limits anonymous pulls (per source address), and every new GPU node pulls the storage
+  initializer: through the proxy, Google's side pulls once and the nodes read the regional copy.
+- Nodes read the repositories with their own service accounts: the GPU pool grants its own, `readers` are
+  granted here (the system pool's, which runs cert-manager and the KServe controller).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_gcp as gcp
@@ -19,6 +24,22 @@ if TYPE_CHECKING:
 UPSTREAM_REGISTRY = "nvcr.io"
 # Enabled, never disabled on destroy: other workloads in the project may use them.
 REQUIRED_APIS = ("artifactregistry.googleapis.com", "containerfilesystem.googleapis.com")
+READER_ROLE = "roles/artifactregistry.reader"
+
+
+@dataclass(frozen=True)
+class Upstream:
+    host: str
+    repository_id: str
+    remote: dict[str, Any]
+    """`remote_repository_config.docker_repository` for this upstream."""
+
+
+# The nvcr.io repository's ID comes from settings (imageCache.repository); the others are fixed.
+UPSTREAMS = (
+    Upstream("docker.io", "dockerhub-remote", {"public_repository": "DOCKER_HUB"}),
+    Upstream("quay.io", "quay-remote", {"custom_repository": {"uri": "https://quay.io"}}),
+)
 
 
 @dataclass(frozen=True)
@@ -26,10 +47,18 @@ class ImageCacheArgs:
     project: str
     region: str
     repository_id: str
+    """The nvcr.io proxy's repository ID."""
+    readers: list[pulumi.Input[str]] = field(default_factory=list)
+    """IAM members (node service accounts) that pull from every repository here."""
 
     @classmethod
-    def from_settings(cls, stack: StackSettings) -> ImageCacheArgs:
-        return cls(project=stack.project, region=stack.cluster.region, repository_id=stack.image_cache.repository)
+    def from_settings(cls, stack: StackSettings, readers: list[pulumi.Input[str]] | None = None) -> ImageCacheArgs:
+        return cls(
+            project=stack.project,
+            region=stack.cluster.region,
+            repository_id=stack.image_cache.repository,
+            readers=list(readers or []),
+        )
 
 
 def registry_prefix(project: str, region: str, repository_id: str) -> str:
@@ -43,12 +72,18 @@ def cached_image(image: str, prefix: str) -> str:
 
 
 class ImageCache(pulumi.ComponentResource):
-    """The nvcr.io proxy repository and the APIs image streaming needs."""
+    """The pull-through repositories and the APIs image streaming needs."""
 
     repository: gcp.artifactregistry.Repository
+    """The nvcr.io proxy (Triton)."""
+    repositories: list[gcp.artifactregistry.Repository]
+    """Every proxy: nvcr.io, Docker Hub, quay.io."""
     prefix: str
     """Image references under this prefix are pulled through the proxy, e.g. <prefix>/nvidia/tritonserver:25.01-py3."""
+    mirrors: dict[str, str]
+    """Upstream registry host -> the prefix its images are pulled through (for the Helm charts' images)."""
     apis: list[gcp.projects.Service]
+    reader_bindings: list[gcp.artifactregistry.RepositoryIamMember]
 
     def __init__(self, name: str, args: ImageCacheArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kserve-triton:gcp:ImageCache", name, None, opts)
@@ -62,19 +97,54 @@ class ImageCache(pulumi.ComponentResource):
             )
             for api in REQUIRED_APIS
         ]
-        self.repository = gcp.artifactregistry.Repository(
+        nvcr = Upstream(
+            UPSTREAM_REGISTRY, args.repository_id, {"custom_repository": {"uri": f"https://{UPSTREAM_REGISTRY}"}}
+        )
+        self.repository = self._repository(
             f"{name}-nvcr",
+            args,
+            nvcr,
+            f"Pull-through cache of {UPSTREAM_REGISTRY} (NVIDIA Triton images) for GKE image streaming",
+        )
+        self.repositories = [self.repository]
+        self.mirrors = {UPSTREAM_REGISTRY: registry_prefix(args.project, args.region, args.repository_id)}
+        for upstream in UPSTREAMS:
+            self.repositories.append(
+                self._repository(
+                    f"{name}-{upstream.repository_id}",
+                    args,
+                    upstream,
+                    f"Pull-through cache of {upstream.host}: KServe and cert-manager images",
+                )
+            )
+            self.mirrors[upstream.host] = registry_prefix(args.project, args.region, upstream.repository_id)
+        self.prefix = self.mirrors[UPSTREAM_REGISTRY]
+        self.reader_bindings = [
+            gcp.artifactregistry.RepositoryIamMember(
+                f"{name}-{upstream.split('.')[0]}-reader-{index}",
+                project=args.project,
+                location=repository.location,
+                repository=repository.name,
+                role=READER_ROLE,
+                member=reader,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for upstream, repository in zip(self.mirrors, self.repositories, strict=True)
+            for index, reader in enumerate(args.readers)
+        ]
+        self.register_outputs({"prefix": self.prefix, "mirrors": self.mirrors})
+
+    def _repository(
+        self, resource_name: str, args: ImageCacheArgs, upstream: Upstream, description: str
+    ) -> gcp.artifactregistry.Repository:
+        return gcp.artifactregistry.Repository(
+            resource_name,
             project=args.project,
             location=args.region,
-            repository_id=args.repository_id,
+            repository_id=upstream.repository_id,
             format="DOCKER",
             mode="REMOTE_REPOSITORY",
-            description=f"Pull-through cache of {UPSTREAM_REGISTRY} (NVIDIA Triton images) for GKE image streaming",
-            remote_repository_config={
-                "description": UPSTREAM_REGISTRY,
-                "docker_repository": {"custom_repository": {"uri": f"https://{UPSTREAM_REGISTRY}"}},
-            },
+            description=description,
+            remote_repository_config={"description": upstream.host, "docker_repository": upstream.remote},
             opts=pulumi.ResourceOptions(parent=self, depends_on=self.apis),
         )
-        self.prefix = registry_prefix(args.project, args.region, args.repository_id)
-        self.register_outputs({"prefix": self.prefix, "repository": self.repository.name})

@@ -341,7 +341,7 @@ def unaccounted_image_like_strings(objects: list[dict[str, Any]], known: set[str
 
 @pytest.mark.parametrize("release", ["cert-manager", "kserve-crd", "kserve-resources"])
 def test_the_charts_pull_these_images_and_no_other(release):
-    objects = scenario("dev").releases[release].objects()
+    objects = scenario("local").releases[release].objects()
     assert images(objects) == UPSTREAM_IMAGES[release]
     assert unaccounted_image_like_strings(objects, UPSTREAM_IMAGES[release]) == set()
 

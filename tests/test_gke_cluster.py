@@ -141,3 +141,48 @@ def test_long_cluster_names_give_valid_distinct_service_account_ids(pulumi_mocks
     account_id = pulumi_mocks.monitor.one("gcp:serviceaccount/account:Account").inputs["accountId"]
     assert 6 <= len(account_id) <= 30
     assert account_id.endswith("-sys") and account_id[0].isalpha()
+
+
+def test_the_cluster_and_its_pool_get_timeouts_that_outlast_gke_operations(built):
+    assert built.one(CLUSTER).custom_timeouts == {"create": "90m", "update": "90m", "delete": "90m"}
+    assert built.one(NODE_POOL).custom_timeouts == {"create": "120m", "update": "120m", "delete": "120m"}
+
+
+@pytest.mark.parametrize(
+    ("location", "min_nodes", "per_zone"),
+    [
+        ("us-central1-a", 1, 1),  # zonal: one zone
+        ("us-central1-a", 2, 2),
+        ("us-central1", 1, 1),  # regional: three zones, at least one node each
+        ("us-central1", 3, 1),
+        ("us-central1", 4, 2),
+    ],
+)
+def test_the_system_pool_has_nodes_from_the_start(pulumi_mocks, location, min_nodes, per_zone):
+    """The autoscaler adds nodes for pending pods, not to reach its minimum: without an initial count the
+    pool starts empty and cert-manager and KServe wait for a scale-up from zero."""
+    system_pool = SystemPoolArgs(machine_type="e2-standard-4", min_nodes=min_nodes, max_nodes=6)
+    pulumi_mocks.run(lambda: GkeCluster("gke", cluster_args(location=location, system_pool=system_pool)))
+    pool = pulumi_mocks.monitor.one(NODE_POOL)
+    assert pool.inputs["initialNodeCount"] == per_zone
+    assert "initialNodeCount" in pool.ignore_changes, "a later autoscaler-driven count must not replace the pool"
+
+
+def test_monitoring_keeps_gkes_default_packages_and_adds_dcgm(built):
+    """enable_components is the complete list: leaving one out switches it off (notes:
+    autoscaling-observability.md §3.3; GKE's default set from TGKE's golden files for 1.33 REGULAR)."""
+    monitoring = built.one(CLUSTER).inputs["monitoringConfig"]
+    assert set(monitoring["enableComponents"]) == {
+        "SYSTEM_COMPONENTS",
+        "STORAGE",
+        "HPA",
+        "POD",
+        "DAEMONSET",
+        "DEPLOYMENT",
+        "STATEFULSET",
+        "JOBSET",
+        "CADVISOR",
+        "KUBELET",
+        "DCGM",
+    }
+    assert monitoring["managedPrometheus"] == {"enabled": True}

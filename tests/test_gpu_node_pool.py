@@ -118,12 +118,13 @@ def build_with_cache(harness, secondary_boot_disk=None):
 
     def program():
         api = gcp.projects.Service("fs-api", service="containerfilesystem.googleapis.com")
-        repository = gcp.artifactregistry.Repository(
-            "nvcr", location="us-central1", repository_id="nvcr-remote", format="DOCKER"
-        )
+        repositories = [
+            gcp.artifactregistry.Repository(name, location="us-central1", repository_id=name, format="DOCKER")
+            for name in ("nvcr-remote", "dockerhub-remote")
+        ]
         GpuNodePool(
             "gpu",
-            pool_args(image_repository=repository, secondary_boot_disk=secondary_boot_disk, depends_on=[api]),
+            pool_args(image_repositories=repositories, secondary_boot_disk=secondary_boot_disk, depends_on=[api]),
         )
 
     harness.run(program)
@@ -136,17 +137,26 @@ def test_without_an_image_cache_there_is_no_streaming_and_no_registry_grant(pool
     assert pulumi_mocks.monitor.of_type("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember") == []
 
 
-def test_with_the_image_cache_nodes_stream_images_and_may_read_the_proxy(pulumi_mocks):
+def test_with_the_image_cache_nodes_stream_images_and_may_read_every_proxy(pulumi_mocks):
     monitor = build_with_cache(pulumi_mocks)
     pool = monitor.one(NODE_POOL)
+    member = "serviceAccount:inference-gpu@my-project.iam.gserviceaccount.com"
     assert pool.inputs["nodeConfig"]["gcfsConfig"] == {"enabled": True}
-    grant = monitor.one("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember")
-    assert grant.inputs["role"] == "roles/artifactregistry.reader"
-    assert grant.inputs["member"] == "serviceAccount:inference-gpu@my-project.iam.gserviceaccount.com"
-    assert grant.inputs["repository"] == monitor.one("gcp:artifactregistry/repository:Repository").outputs["name"]
-    assert grant.inputs["location"] == "us-central1"
-    assert monitor.depends_on(pool, grant)
+    grants = monitor.of_type("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember")
+    repositories = monitor.of_type("gcp:artifactregistry/repository:Repository")
+    assert sorted(g.inputs["repository"] for g in grants) == sorted(r.outputs["name"] for r in repositories)
+    for grant in grants:
+        assert (grant.inputs["role"], grant.inputs["member"], grant.inputs["location"]) == (
+            "roles/artifactregistry.reader",
+            member,
+            "us-central1",
+        )
+        assert monitor.depends_on(pool, grant)
     assert monitor.depends_on(pool, monitor.one("gcp:projects/service:Service")), "streaming needs the API first"
+    # Image streaming with a custom node account (GKE docs, "Use Image streaming", requirements).
+    streaming = monitor.one("gcp:projects/iAMMember:IAMMember", "gpu-nodes-streaming")
+    assert (streaming.inputs["role"], streaming.inputs["member"]) == ("roles/serviceusage.serviceUsageConsumer", member)
+    assert monitor.depends_on(pool, streaming)
 
 
 def test_a_secondary_boot_disk_is_attached_as_an_image_cache(pulumi_mocks):
@@ -154,3 +164,11 @@ def test_a_secondary_boot_disk_is_attached_as_an_image_cache(pulumi_mocks):
     assert pool.inputs["nodeConfig"]["secondaryBootDisks"] == [
         {"diskImage": "global/images/triton-25-01", "mode": "CONTAINER_IMAGE_CACHE"}
     ]
+
+
+@pytest.mark.parametrize(("zones", "min_nodes", "per_zone"), [(None, 0, 0), (["us-central1-a"], 2, 2), (None, 2, 1)])
+def test_a_gpu_pool_with_a_minimum_starts_with_it(pulumi_mocks, zones, min_nodes, per_zone):
+    pulumi_mocks.run(lambda: GpuNodePool("gpu", pool_args(zones=zones, min_nodes=min_nodes, max_nodes=4)))
+    pool = pulumi_mocks.monitor.one(NODE_POOL)
+    assert pool.inputs.get("initialNodeCount", 0) == per_zone
+    assert pool.custom_timeouts == {"create": "120m", "update": "120m", "delete": "120m"}

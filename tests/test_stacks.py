@@ -9,6 +9,7 @@ from conftest import ROOT, TEST_PROJECT, deployable_config
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 CSR = "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime"
 NODE_POOL = "gcp:container/nodePool:NodePool"
+REPOSITORY_GRANT = "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember"
 
 
 def deploy(harness, stack: str):
@@ -108,9 +109,31 @@ def test_gke_stacks_pull_triton_through_the_regional_nvcr_proxy_and_stream_it(pu
     (container,) = monitor.one(CSR).inputs["spec"]["containers"]
     assert container["image"] == f"us-central1-docker.pkg.dev/{project}/nvcr-remote/nvidia/tritonserver:25.01-py3"
     assert monitor.one(NODE_POOL, "gpu").inputs["nodeConfig"]["gcfsConfig"] == {"enabled": True}
-    grant = monitor.one("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember")
+    gpu_grants = [monitor.named(name) for name in ("gpu-nodes-pull", "gpu-nodes-pull-1", "gpu-nodes-pull-2")]
     for isvc in monitor.of_type(ISVC):
-        assert monitor.depends_on(isvc, grant), "no pod may pull before its node can read the proxy"
+        for grant in gpu_grants:
+            assert monitor.depends_on(isvc, grant), "no pod may pull before its node can read the proxies"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_gke_stacks_pull_kserve_and_cert_manager_through_the_proxies_once_the_system_pool_may(pulumi_mocks, stack):
+    monitor = deploy(pulumi_mocks, stack)
+    system_account = monitor.one("gcp:serviceaccount/account:Account", "gke-system-nodes").outputs["member"]
+    readers = [g for g in monitor.of_type(REPOSITORY_GRANT) if g.inputs["member"] == system_account]
+    assert len(readers) == 3, "the system pool reads the nvcr.io, Docker Hub and quay.io proxies"
+    controller = monitor.one("kubernetes:helm.sh/v3:Release", "kserve-resources")
+    prefix = f"us-central1-docker.pkg.dev/{TEST_PROJECT}"
+    assert (
+        controller.inputs["values"]["kserve"]["storage"]["image"]
+        == f"{prefix}/dockerhub-remote/kserve/storage-initializer"
+    )
+    cert_manager = monitor.one("kubernetes:helm.sh/v3:Release", "kserve-cert-manager")
+    assert (
+        cert_manager.inputs["values"]["image"]["repository"] == f"{prefix}/quay-remote/jetstack/cert-manager-controller"
+    )
+    for release in (controller, cert_manager):
+        for grant in readers:
+            assert monitor.depends_on(release, grant), f"{release.name} waits until its pods can pull"
 
 
 def test_local_pulls_triton_straight_from_nvcr(local):
