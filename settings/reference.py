@@ -10,10 +10,27 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from components import gcp_catalog
 from settings.stack import StackSettings, model_in
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE_START, TABLE_END = "<!-- config-table:start -->", "<!-- config-table:end -->"
+SIZING_START, SIZING_END = "<!-- sizing-table:start -->", "<!-- sizing-table:end -->"
+# The GPU machines the README shows the replica arithmetic for (every shape is in gcp_catalog.sizing_table).
+SIZING_SHAPES = [
+    ("g2-standard-4", 1),
+    ("g2-standard-8", 1),
+    ("g2-standard-12", 1),
+    ("g2-standard-16", 1),
+    ("g2-standard-24", 2),
+    ("g2-standard-32", 1),
+    ("g2-standard-48", 4),
+    ("n1-standard-4", 1),
+    ("n1-standard-8", 1),
+    ("n1-standard-16", 2),
+    ("a2-highgpu-1g", 1),
+    ("a3-highgpu-8g", 8),
+]
 CONFIG_MARKER = (
     "# The settings of this project, generated from settings/ by `venv/bin/python -m settings --update-docs`."
 )
@@ -100,12 +117,28 @@ def pulumi_config_text() -> str:
     return f"{CONFIG_MARKER}\n" + yaml.safe_dump({"config": pulumi_config()}, sort_keys=False, width=110)
 
 
+def _markdown(rows: list[tuple[str, ...]]) -> str:
+    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows[1:]])
+
+
+def sizing_markdown() -> str:
+    """The replica arithmetic: per machine, and step by step for the dev stack's g2-standard-8."""
+    chain = [("step", "CPU", "memory"), *gcp_catalog.node_budget("g2-standard-8", 1, image_streaming=True).arithmetic()]
+    return f"{_markdown(gcp_catalog.sizing_table(SIZING_SHAPES))}\n\ng2-standard-8, step by step:\n\n{_markdown(chain)}"
+
+
+def _replace(text: str, start: str, end: str, body: str) -> str:
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{body}\n{end}{tail}"
+
+
 def update_docs(root: Path = ROOT) -> None:
-    """Rewrite the README's configuration table and Pulumi.yaml's config block from the schema."""
+    """Rewrite the README's configuration and sizing tables and Pulumi.yaml's config block from their sources."""
     readme = root / "README.md"
-    head, rest = readme.read_text().split(TABLE_START, 1)
-    _, tail = rest.split(TABLE_END, 1)
-    readme.write_text(f"{head}{TABLE_START}\n{reference_table()}\n{TABLE_END}{tail}")
+    text = _replace(readme.read_text(), TABLE_START, TABLE_END, reference_table())
+    readme.write_text(_replace(text, SIZING_START, SIZING_END, sizing_markdown()))
     project = root / "Pulumi.yaml"
     head = project.read_text().split(CONFIG_MARKER, 1)[0]
     project.write_text(head + pulumi_config_text())

@@ -18,6 +18,13 @@ def test_readme_configuration_table_is_the_schema():
     assert readme[start:end].strip() == reference.reference_table(), f"README configuration table is stale: {UPDATE}"
 
 
+def test_readme_sizing_tables_are_the_catalogs_arithmetic():
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index(reference.SIZING_START) + len(reference.SIZING_START)
+    end = readme.index(reference.SIZING_END)
+    assert readme[start:end].strip() == reference.sizing_markdown(), f"README sizing tables are stale: {UPDATE}"
+
+
 def test_pulumi_yaml_config_block_is_the_schema():
     text = (ROOT / "Pulumi.yaml").read_text()
     assert text.endswith(reference.pulumi_config_text()), f"Pulumi.yaml's config block is stale: {UPDATE}"

@@ -176,13 +176,19 @@ def test_system_pods_cover_2i2cs_measured_overhead_of_non_gpu_daemonsets():
 # --- sizing: per supported GPU machine type ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("machine", "accelerator", "gpus"), catalog.gpu_machine_shapes())
-@pytest.mark.parametrize("image_streaming", [True, False])
+# Shapes with no room at all are refused by the config (tests/test_config.py) and listed in test_shapes_without_room.
+SHAPES_WITH_ROOM = [
+    (machine, accelerator, gpus, streaming)
+    for machine, accelerator, gpus in catalog.gpu_machine_shapes()
+    for streaming in (True, False)
+    if catalog.node_budget(machine, gpus, image_streaming=streaming).has_room
+]
+
+
+@pytest.mark.parametrize(("machine", "accelerator", "gpus", "image_streaming"), SHAPES_WITH_ROOM)
 def test_replicas_daemonsets_and_headroom_fit_in_the_estimated_capacity(machine, accelerator, gpus, image_streaming):
     budget = catalog.node_budget(machine, gpus, image_streaming=image_streaming)
     share = budget.per_gpu
-    if not budget.has_room:
-        pytest.skip(f"{machine} with {gpus} GPUs leaves no room for a replica (see test_shapes_without_room)")
     cpu = share.cpu_millis * gpus + budget.system_pods_cpu_millis + budget.headroom_cpu_millis
     memory = share.memory_mib * gpus + budget.system_pods_memory_mib + budget.headroom_memory_mib
     assert cpu <= budget.allocatable_cpu_millis <= budget.vcpus * 1000
