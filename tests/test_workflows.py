@@ -203,12 +203,19 @@ def test_cloud_jobs_install_everything_then_authenticate_with_workload_identity_
     assert job["env"]["PULUMI_BACKEND_URL"] == "${{ vars.PULUMI_BACKEND_URL }}", "environment-level if it differs"
 
 
-@pytest.mark.parametrize("job_name", CLOUD_JOBS)
-def test_cloud_jobs_never_cancel_half_way(workflow, job_name):
-    assert workflow["jobs"][job_name]["concurrency"]["cancel-in-progress"] is False
+def test_deploys_never_cancel_and_previews_never_queue_with_them(workflow):
+    jobs = workflow["jobs"]
+    for name in DEPLOYS:
+        assert jobs[name]["concurrency"] == {"group": f"pulumi-{DEPLOYS[name]}", "cancel-in-progress": False}
+    # GitHub keeps one pending job per group and cancels the older: a preview there could cancel a pending deploy.
+    group = jobs["preview"]["concurrency"]["group"]
+    assert group.startswith("pulumi-preview-") and "github.event.pull_request.number" in group
 
 
 def test_workflow_defaults_to_read_only_and_keeps_secrets_out_of_the_file(workflow):
     assert workflow["permissions"] == {"contents": "read"}
     text = (ROOT / ".github" / "workflows" / "pulumi.yml").read_text()
     assert "credentials_json" not in text
+    for job in workflow["jobs"].values():
+        for checkout in steps_using(job, "actions/checkout"):
+            assert checkout["with"]["persist-credentials"] is False, "the token is not left in .git/config"
