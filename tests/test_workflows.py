@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -56,8 +57,28 @@ def workflow() -> dict:
     return yaml.safe_load((ROOT / ".github" / "workflows" / "pulumi.yml").read_text())
 
 
+# The jobs that touch the cloud, and the stack each deploys; every other job gets no credentials at all.
+DEPLOYS = {"deploy-dev": "dev", "deploy-prod": "prod"}
+CLOUD_JOBS = ["preview", *DEPLOYS]
+PASSPHRASE = "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
+
+
 def steps_using(job: dict, action: str) -> list[dict]:
     return [s for s in job["steps"] if s.get("uses", "").startswith(f"{action}@")]
+
+
+def text_of(node) -> str:
+    """Everything a job (or step) says, keys and values, as one string: where expressions can hide."""
+    return yaml.safe_dump(node, sort_keys=True)
+
+
+def index_of(job: dict, predicate) -> int:
+    return next(i for i, step in enumerate(job["steps"]) if predicate(step))
+
+
+def pulumi_step(job: dict) -> dict:
+    (step,) = steps_using(job, "pulumi/actions")
+    return step
 
 
 def test_pull_requests_lint_test_then_preview_dev_and_prod_with_a_pr_comment(workflow):
@@ -67,13 +88,12 @@ def test_pull_requests_lint_test_then_preview_dev_and_prod_with_a_pr_comment(wor
     assert preview["needs"] == "test"
     assert "pull_request" in preview["if"]
     assert preview["strategy"]["matrix"]["stack"] == ["dev", "prod"]
-    (pulumi,) = steps_using(preview, "pulumi/actions")
+    pulumi = pulumi_step(preview)
     assert pulumi["uses"] == "pulumi/actions@v7"
     assert pulumi["with"]["command"] == "preview"
+    assert pulumi["with"]["stack-name"] == "${{ matrix.stack }}"
+    assert pulumi["with"]["refresh"] is True and pulumi["with"]["diff"] is True
     assert pulumi["with"]["comment-on-pr"] is True
-    assert pulumi["with"]["policyPacks"] == "policy", "every preview runs the policy pack"
-    runs = [s.get("run", "") for s in preview["steps"]]
-    assert any("pip install -r policy/requirements.txt" in r for r in runs)
     assert preview["permissions"]["pull-requests"] == "write"
 
 
@@ -85,39 +105,117 @@ def test_pull_requests_render_both_stacks_diff_them_against_the_base_and_attach_
     assert "diff -ruN rendered/base rendered/pr" in runs
     (upload,) = steps_using(render, "actions/upload-artifact")
     assert upload["with"]["path"] == "rendered/"
-    assert "id-token" not in (render.get("permissions") or {}), "rendering needs no cloud credentials"
 
 
 def test_merges_deploy_dev_then_prod_behind_an_environment(workflow):
     jobs = workflow["jobs"]
     dev, prod = jobs["deploy-dev"], jobs["deploy-prod"]
-    assert "push" in dev["if"] and "refs/heads/main" in dev["if"]
-    assert dev["environment"] == "dev"
+    for job in (dev, prod):
+        assert "push" in job["if"] and "refs/heads/main" in job["if"]
     assert prod["needs"] == "deploy-dev"
-    assert prod["environment"] == "prod", "required reviewers are configured on the prod environment"
-    assert [steps_using(j, "pulumi/actions")[0]["with"]["command"] for j in (dev, prod)] == ["up", "up"]
-    assert [steps_using(j, "pulumi/actions")[0]["with"]["stack-name"] for j in (dev, prod)] == ["dev", "prod"]
+    assert [pulumi_step(j)["with"]["command"] for j in (dev, prod)] == ["up", "up"]
+    assert [pulumi_step(j)["with"]["stack-name"] for j in (dev, prod)] == ["dev", "prod"]
     smoke = dev["steps"][-1]["run"]
     assert "kubectl wait --for=condition=Ready inferenceservice/torchscript-cifar10" in smoke
     assert "scripts/smoke-test --isvc torchscript-cifar10 --namespace models --model cifar10" in smoke
 
 
-@pytest.mark.parametrize("job_name", ["preview", "deploy-dev", "deploy-prod"])
-def test_cloud_jobs_use_workload_identity_federation_and_install_before_pulumi(workflow, job_name):
+# Least privilege: who can reach the passphrase, an ID token and which identity.
+
+
+def test_no_job_but_previews_and_deploys_can_reach_the_passphrase_or_an_id_token(workflow):
+    assert "id-token" not in workflow["permissions"]
+    assert "${{" not in text_of(workflow.get("env", {})), "workflow-level env reaches every job, pull requests' too"
+    for name, job in workflow["jobs"].items():
+        if name in CLOUD_JOBS:
+            continue
+        assert "id-token" not in (job.get("permissions") or {}), f"{name} runs pull-request code: no ID token"
+        assert "secrets." not in text_of(job), f"{name} runs pull-request code: no secrets"
+        assert "environment" not in job, f"{name} needs no environment's variables or secrets"
+    for name in CLOUD_JOBS:
+        assert workflow["jobs"][name]["permissions"]["id-token"] == "write"
+
+
+def test_secrets_are_read_only_by_jobs_in_an_environment_and_only_by_the_steps_that_run_pulumi(workflow):
+    assert set(re.findall(r"secrets\.(\w+)", text_of(workflow))) == {"PULUMI_CONFIG_PASSPHRASE"}
+    for name, job in workflow["jobs"].items():
+        if "secrets." not in text_of(job):
+            continue
+        assert job.get("environment"), f"{name} reads a secret outside an environment: it would be repository-wide"
+        assert "secrets." not in text_of(job.get("env", {})), f"{name}: pass the passphrase to steps, not the job"
+        for step in job["steps"]:
+            runs_pulumi = step.get("uses", "").startswith("pulumi/actions@") or "pulumi " in step.get("run", "")
+            if runs_pulumi:
+                assert step["env"]["PULUMI_CONFIG_PASSPHRASE"] == PASSPHRASE, f"{name}: {step}"
+            else:
+                assert "secrets." not in text_of(step), f"{name}: a step that does not run Pulumi reads a secret"
+
+
+def test_previews_use_the_read_only_identity_of_their_own_environment_and_never_the_deployer(workflow):
+    preview = workflow["jobs"]["preview"]
+    assert preview["environment"] == "preview-${{ matrix.stack }}", "one preview environment per stack"
+    (auth,) = steps_using(preview, "google-github-actions/auth")
+    assert auth["with"]["service_account"] == "${{ vars.GCP_PREVIEW_SERVICE_ACCOUNT }}"
+    assert "DEPLOYER" not in text_of(preview)
+
+
+@pytest.mark.parametrize(("job_name", "stack"), DEPLOYS.items())
+def test_each_deploy_runs_in_its_stacks_environment_with_that_environments_deployer(workflow, job_name, stack):
     job = workflow["jobs"][job_name]
-    assert job["permissions"]["id-token"] == "write"
+    assert job["environment"] == stack, "the deployer and the passphrase are environment-level; prod has reviewers"
+    assert pulumi_step(job)["with"]["stack-name"] == stack
+    (auth,) = steps_using(job, "google-github-actions/auth")
+    assert auth["with"]["service_account"] == "${{ vars.GCP_DEPLOYER_SERVICE_ACCOUNT }}"
+    assert "PREVIEW" not in text_of(job)
+
+
+@pytest.mark.parametrize("job_name", CLOUD_JOBS)
+def test_the_policy_pack_runs_on_every_preview_and_every_up(workflow, job_name):
+    job = workflow["jobs"][job_name]
+    pulumi = index_of(job, lambda s: s.get("uses", "").startswith("pulumi/actions@"))
+    assert job["steps"][pulumi]["with"]["policyPacks"] == "policy"
+    install = index_of(job, lambda s: "pip install -r policy/requirements.txt" in s.get("run", ""))
+    assert install < pulumi, "the policy pack's venv exists before Pulumi runs it"
+
+
+def test_previews_never_create_a_stack(workflow):
+    # `stack init` is the one write a preview would make to the state bucket; the preview identity can only read it.
+    assert pulumi_step(workflow["jobs"]["preview"])["with"]["upsert"] is False
+
+
+def test_pull_requests_from_forks_get_no_preview(workflow):
+    condition = workflow["jobs"]["preview"]["if"]
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in condition
+
+
+@pytest.mark.parametrize("job_name", CLOUD_JOBS)
+def test_cloud_jobs_install_everything_then_authenticate_with_workload_identity_federation(workflow, job_name):
+    job = workflow["jobs"][job_name]
     (auth,) = steps_using(job, "google-github-actions/auth")
     assert set(auth["with"]) == {"workload_identity_provider", "service_account"}, "no JSON keys"
+    assert auth["with"]["workload_identity_provider"] == "${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}"
     (gcloud,) = steps_using(job, "google-github-actions/setup-gcloud")
     assert gcloud["with"]["install_components"] == "gke-gcloud-auth-plugin"
-    names = [s.get("uses", s.get("run", "")) for s in job["steps"]]
-    install = next(i for i, n in enumerate(names) if "pip install -r requirements.txt" in n)
-    assert install < next(i for i, n in enumerate(names) if n.startswith("pulumi/actions@"))
-    assert job["concurrency"]["cancel-in-progress"] is False, "never cancel a deploy half-way"
+    authenticated = index_of(job, lambda s: s.get("uses", "").startswith("google-github-actions/auth@"))
+    installs = [i for i, s in enumerate(job["steps"]) if "pip install" in s.get("run", "")]
+    assert len(installs) == 2 and max(installs) < authenticated, "packages install before credentials exist"
+    assert authenticated < index_of(job, lambda s: s.get("uses", "").startswith("pulumi/actions@"))
+    assert job["env"]["PULUMI_BACKEND_URL"] == "${{ vars.PULUMI_BACKEND_URL }}", "environment-level if it differs"
+
+
+def test_deploys_never_cancel_and_previews_never_queue_with_them(workflow):
+    jobs = workflow["jobs"]
+    for name in DEPLOYS:
+        assert jobs[name]["concurrency"] == {"group": f"pulumi-{DEPLOYS[name]}", "cancel-in-progress": False}
+    # GitHub keeps one pending job per group and cancels the older: a preview there could cancel a pending deploy.
+    group = jobs["preview"]["concurrency"]["group"]
+    assert group.startswith("pulumi-preview-") and "github.event.pull_request.number" in group
 
 
 def test_workflow_defaults_to_read_only_and_keeps_secrets_out_of_the_file(workflow):
     assert workflow["permissions"] == {"contents": "read"}
     text = (ROOT / ".github" / "workflows" / "pulumi.yml").read_text()
     assert "credentials_json" not in text
-    assert "PULUMI_CONFIG_PASSPHRASE: ${{ secrets.PULUMI_CONFIG_PASSPHRASE }}" in text
+    for job in workflow["jobs"].values():
+        for checkout in steps_using(job, "actions/checkout"):
+            assert checkout["with"]["persist-credentials"] is False, "the token is not left in .git/config"
