@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
+import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +41,26 @@ def _strict(schema: Any) -> Any:
     return schema
 
 
+PARSED = Path(__file__).resolve().parent.parent / ".tools" / "parsed-yaml"
+
+
+def load_yaml(path: Path) -> Any:
+    """A (large) YAML file, parsed; kept as JSON under a digest of its bytes, which reads ~30x faster."""
+    data = path.read_bytes()
+    cached = PARSED / f"{hashlib.sha256(data).hexdigest()}.json"
+    if cached.is_file():
+        return json.loads(cached.read_text())
+    parsed = yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    PARSED.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(json.dumps(parsed))
+    partial.replace(cached)
+    return parsed
+
+
 @functools.cache
 def crd_validator(shared: Path, kind: str, api_version: str) -> jsonschema.Draft7Validator:
-    text = (shared / "kserve-crds" / KSERVE_VERSION / CRD_FILES[kind]).read_text()
-    crd = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # the ISVC CRD is ~2 MB
+    crd = load_yaml(shared / "kserve-crds" / KSERVE_VERSION / CRD_FILES[kind])  # the ISVC CRD is ~2 MB
     version = api_version.split("/", 1)[1]
     served = {v["name"]: v for v in crd["spec"]["versions"]}
     assert version in served, f"{kind} {api_version} is not served by the CRD (served: {list(served)})"

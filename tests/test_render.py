@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from schemas import builtin_errors, crd_errors
 
-from conftest import PROJECT_OVERRIDE, ROOT, STACK_FILES, shared_dir, shared_missing
+from conftest import PROJECT_OVERRIDE, STACK_FILES, shared_dir, shared_missing
 from kserve_triton.render import render
 
 STACKS = [f.name.split(".")[1] for f in STACK_FILES]
@@ -100,24 +98,14 @@ def test_the_local_stack_renders_no_gcp_resources(tmp_path):
     assert list((render("local", tmp_path) / "gcp").iterdir()) == []
 
 
-def test_command_line_renders_into_the_output_directory(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "kserve_triton", "render", "--stack", "local", "--out", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
+def test_command_line_renders_into_the_output_directory(tmp_path, capsys):
+    from kserve_triton.__main__ import main
+
+    assert main(["render", "--stack", "local", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "local" / "graph.md").is_file()
-    refused = subprocess.run(
-        [sys.executable, "-m", "kserve_triton", "render", "--stack", "staging"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert refused.returncode == 1
-    assert "Pulumi.staging.yaml: no such stack file (stacks of this project: dev, local, prod)" in refused.stderr
+    assert main(["render", "--stack", "staging"]) == 1
+    expected = "Pulumi.staging.yaml: no such stack file (stacks of this project: dev, local, prod)"
+    assert expected in capsys.readouterr().err
 
 
 def test_rendering_several_stacks_keeps_each_stacks_outputs_its_own(tmp_path):

@@ -13,7 +13,7 @@ from triton_server import free_ports
 
 from kserve_triton.__main__ import main
 
-pytestmark = pytest.mark.triton
+pytestmark = [pytest.mark.triton, pytest.mark.xdist_group("triton-server")]
 
 
 def smoke(capsys, *args: str) -> tuple[int, str]:

@@ -19,6 +19,8 @@ import pytest
 from components import triton_metrics as tm
 from components.dashboard import COLUMNS, PANELS, dashboard
 
+pytestmark = pytest.mark.xdist_group("prometheus")  # its own server set under `pytest -n`
+
 WINDOW = "30s"  # the live tests' range: covers Prometheus's whole life in the test
 WINDOW_SECONDS = 30
 

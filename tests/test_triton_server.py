@@ -8,7 +8,8 @@ import urllib.request
 
 import pytest
 
-pytestmark = pytest.mark.triton
+# One group per server set, so `pytest -n` starts (and stops) the two sets side by side.
+pytestmark = [pytest.mark.triton, pytest.mark.xdist_group("triton-server")]
 
 REQUEST = {"inputs": [{"name": "INPUT0", "shape": [1, 4], "datatype": "FP32", "data": [1.0, 2.0, 3.0, 4.0]}]}
 
