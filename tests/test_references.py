@@ -54,10 +54,13 @@ HELM = _helm()
 needs_helm = pytest.mark.skipif(HELM is None, reason=HELM_MISSING)
 
 
+_sha256_file = references.sha256_file  # the real one: tests may monkeypatch the module's with shared_sha256
+
+
 @functools.cache
 def shared_sha256(path: Path) -> str:
     """Each shared file is hashed once per session (the InferenceService CRD alone is 2 MB)."""
-    return references.sha256_file(path)
+    return _sha256_file(path)
 
 
 # --- the manifest ---------------------------------------------------------------------------------------
