@@ -8,10 +8,17 @@ reference, so one dashboard serves every cluster and model.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+import pulumi_gcp as gcp
 
 from components import triton_metrics as tm
+
+if TYPE_CHECKING:
+    from settings import StackSettings
 
 COLUMNS = 48  # mosaic grid width, as Google's sample dashboards use
 TILE_WIDTH = 24
@@ -73,3 +80,47 @@ def dashboard(display_name: str = "KServe Triton") -> dict[str, Any]:
             "tiles": [_tile(index, panel, scope) for index, panel in enumerate(PANELS)],
         },
     }
+
+
+MONITORING_API = "monitoring.googleapis.com"
+
+
+@dataclass(frozen=True)
+class MonitoringDashboardArgs:
+    project: str
+    display_name: str
+
+    @classmethod
+    def from_settings(cls, stack: StackSettings) -> MonitoringDashboardArgs:
+        return cls(project=stack.project, display_name=f"KServe Triton: {stack.cluster.name}")
+
+
+class MonitoringDashboard(pulumi.ComponentResource):
+    """The Cloud Monitoring dashboard, from the same query definitions the autoscaler uses."""
+
+    url: pulumi.Output[str]
+    """Where to open it in the Google Cloud console."""
+
+    def __init__(self, name: str, args: MonitoringDashboardArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kserve-triton:gcp:MonitoringDashboard", name, None, opts)
+        api = gcp.projects.Service(
+            f"{name}-api",
+            project=args.project,
+            service=MONITORING_API,
+            disable_on_destroy=False,  # other workloads in the project may use it
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.dashboard = gcp.monitoring.Dashboard(
+            name,
+            project=args.project,
+            dashboard_json=json.dumps(dashboard(args.display_name), sort_keys=True),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[api]),
+        )
+        # The resource's ID is projects/<number>/dashboards/<id>; the console addresses it by <id>.
+        self.url = self.dashboard.id.apply(
+            lambda dashboard_id: (
+                "https://console.cloud.google.com/monitoring/dashboards/custom/"
+                f"{dashboard_id.rsplit('/', 1)[-1]}?project={args.project}"
+            )
+        )
+        self.register_outputs({"url": self.url})

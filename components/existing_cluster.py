@@ -19,6 +19,7 @@ class ExistingCluster(pulumi.ComponentResource):
 
     provider: k8s.Provider
     system_node_selector: dict[str, str] | None = None
+    workload_pool_owner: list[pulumi.Resource] = []
 
     def __init__(self, name: str, args: ExistingClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kserve-triton:k8s:ExistingCluster", name, None, opts)

@@ -144,6 +144,9 @@ class GkeCluster(pulumi.ComponentResource):
     """The Kubernetes provider every in-cluster resource must use."""
     system_node_selector: dict[str, str]
     """Node selector that places a pod on the system pool."""
+    workload_pool_owner: list[pulumi.Resource]
+    """What creates `<project>.svc.id.goog`: Workload Identity bindings must wait for it (IAM refuses them
+    before the pool exists)."""
 
     def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kserve-triton:gke:GkeCluster", name, None, opts)
@@ -215,6 +218,7 @@ class GkeCluster(pulumi.ComponentResource):
         )
 
         self.system_node_selector = {NODE_ROLE_LABEL: "system"}
+        self.workload_pool_owner = [self.cluster]
         self.system_pool = C.NodePool(
             f"{name}-system",
             project=args.project,

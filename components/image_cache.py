@@ -1,6 +1,6 @@
 """Artifact Registry remote repositories, in the cluster's region, that every image on the cold-start path is
 pulled through: NVIDIA's nvcr.io (Triton), Docker Hub (KServe's controller and the storage initializer that
-runs in every predictor pod) and quay.io (cert-manager, kube-rbac-proxy).
+runs in every predictor pod), quay.io (cert-manager, kube-rbac-proxy) and ghcr.io (KEDA).
 
 - GKE image streaming streams only from Artifact Registry, so the multi-GB Triton image is pulled through the
   nvcr.io proxy: the first pull fills the regional cache, later nodes stream from it.
@@ -39,6 +39,7 @@ class Upstream:
 UPSTREAMS = (
     Upstream("docker.io", "dockerhub-remote", {"public_repository": "DOCKER_HUB"}),
     Upstream("quay.io", "quay-remote", {"custom_repository": {"uri": "https://quay.io"}}),
+    Upstream("ghcr.io", "ghcr-remote", {"custom_repository": {"uri": "https://ghcr.io"}}),
 )
 
 
@@ -114,7 +115,7 @@ class ImageCache(pulumi.ComponentResource):
                     f"{name}-{upstream.repository_id}",
                     args,
                     upstream,
-                    f"Pull-through cache of {upstream.host}: KServe and cert-manager images",
+                    f"Pull-through cache of {upstream.host}: KServe, cert-manager and KEDA images",
                 )
             )
             self.mirrors[upstream.host] = registry_prefix(args.project, args.region, upstream.repository_id)
@@ -133,6 +134,16 @@ class ImageCache(pulumi.ComponentResource):
             for index, reader in enumerate(args.readers)
         ]
         self.register_outputs({"prefix": self.prefix, "mirrors": self.mirrors})
+
+    @property
+    def chart_mirrors(self) -> dict[str, str]:
+        """The mirrors for the Helm charts' images (Triton's is rewritten into the runtime instead)."""
+        return {host: prefix for host, prefix in self.mirrors.items() if host != UPSTREAM_REGISTRY}
+
+    @property
+    def pull_prerequisites(self) -> list[pulumi.Resource]:
+        """What a pod pulling through the proxies needs first: the repositories, and its node's read access."""
+        return [*self.repositories, *self.reader_bindings]
 
     def _repository(
         self, resource_name: str, args: ImageCacheArgs, upstream: Upstream, description: str

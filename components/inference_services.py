@@ -9,24 +9,84 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import triton_metrics as tm
 from components.gcp_catalog import GpuShare
 from components.kserve_types import (
+    AuthenticationRef,
+    AutoScalingSpec,
     DeploymentStrategy,
+    ExternalMetrics,
+    ExternalMetricSource,
+    ExtMetricAuthentication,
     InferenceService,
     InferenceServiceSpec,
+    MetricsSpec,
+    MetricTarget,
     ModelFormat,
     ModelSpec,
     PredictorSpec,
     RollingUpdate,
 )
 from components.model_storage import MODEL_READER_KSA
-from components.triton_runtime import GPU_TOLERATION, RUNTIME_NAME, triton_resources
+from components.observability_types import (
+    LabelSelector,
+    PodIdentity,
+    PodMonitoring,
+    PodMonitoringSpec,
+    ScrapeEndpoint,
+    TriggerAuthentication,
+    TriggerAuthenticationSpec,
+)
+from components.triton_runtime import GPU_TOLERATION, RUNTIME_LABELS, RUNTIME_NAME, triton_resources
 
 if TYPE_CHECKING:
+    from components.gpu_node_pool import GpuNodePool
+    from components.kserve_platform import KServePlatform
+    from components.model_storage import ModelStorageAccess
+    from components.triton_runtime import TritonRuntime
     from settings import StackSettings
 
 # Namespaces every cluster already has.
 EXISTING_NAMESPACES = {"default"}
+
+# KEDA's per-namespace credentials (KServe passes only a TriggerAuthentication's name, resolved in the
+# InferenceService's namespace: notes/autoscaling-observability.md §1.5).
+TRIGGER_AUTHENTICATION = "gmp-workload-identity"
+POD_MONITORING = "triton"
+SCRAPE_INTERVAL = "15s"
+# `pulumi up` waits for Ready: the node, the driver and the image come before Triton's own start-up allowance.
+NODE_AND_IMAGE_ALLOWANCE_SECONDS = 20 * 60
+
+
+def gmp_query_address(project: str) -> str:
+    """Managed Service for Prometheus's query API for a project (KEDA appends /api/v1/query)."""
+    return f"https://monitoring.googleapis.com/v1/projects/{project}/location/global/prometheus"
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """What KEDA scales one InferenceService on."""
+
+    signal: tm.AutoscalingSignal
+    threshold: float
+    """What one replica should carry, in the query's unit (KEDA's threshold: it aims at ceil(total / it))."""
+
+    @classmethod
+    def of(cls, signal: str, target: float, gpus: int) -> Scaling:
+        """From the settings' signal and target (queue time in ms, requests/s, % per GPU)."""
+        if signal == "queueTime":
+            return cls(tm.QUEUE_TIME, target * 1000)  # the query is in µs
+        if signal == "requestRate":
+            return cls(tm.REQUEST_RATE, target)
+        return cls(tm.GPU_UTILIZATION, target * max(gpus, 1))  # the query sums the replica's GPUs
+
+
+@dataclass(frozen=True)
+class ManagedPrometheus:
+    """Where Triton's metrics are collected (GMP) and queried from, for one GKE cluster."""
+
+    project: str
+    cluster_name: str
 
 
 @dataclass(frozen=True)
@@ -42,6 +102,8 @@ class InferenceServiceArgs:
     runtime_version: str | None
     bucket: str | None = None
     """The GCS bucket of a gs:// storage URI."""
+    scaling: Scaling | None = None
+    """None: the replica count is fixed (minReplicas = maxReplicas), no autoscaler."""
 
 
 @dataclass(frozen=True)
@@ -62,29 +124,49 @@ class InferenceServicesArgs:
     """What must exist before every InferenceService: the runtime, the KServe controller, GPU nodes."""
     grants_for: Callable[[str, str | None], list[pulumi.Resource]] | None = None
     """(namespace, bucket) -> the grants one model's pods need to download it (its own, no other model's)."""
+    prometheus: ManagedPrometheus | None = None
+    """On GKE: scrape Triton with GMP, and autoscale on its metrics. None: neither."""
+    wait_for_ready: bool = False
+    """`pulumi up` waits until each InferenceService is Ready (or fails naming it)."""
+    startup_timeout_seconds: int = 900
 
     @classmethod
     def from_settings(
         cls,
         stack: StackSettings,
-        model_reader_email: pulumi.Input[str] | None,
-        depends_on: list[pulumi.Resource],
-        grants_for: Callable[[str, str | None], list[pulumi.Resource]] | None = None,
+        triton: TritonRuntime,
+        kserve: KServePlatform,
+        gpu_pool: GpuNodePool | None,
+        model_access: ModelStorageAccess | None,
     ) -> InferenceServicesArgs:
         pool = stack.gpu_node_pool
+        # Created after (so deleted before) the controller whose finalizer they carry; and after the runtime,
+        # the GPU nodes and their image grants.
+        depends_on = [triton.runtime, kserve.controller]
+        depends_on += [gpu_pool.node_pool, *gpu_pool.image_bindings] if gpu_pool else []
         return cls(
             services=[
-                InferenceServiceArgs(**isvc.model_dump(), bucket=isvc.bucket) for isvc in stack.inference_services
+                InferenceServiceArgs(
+                    **isvc.model_dump(exclude={"autoscaling"}),
+                    bucket=isvc.bucket,
+                    scaling=Scaling.of(isvc.scaling.signal, isvc.scaling.target_value, isvc.gpus)
+                    if isvc.scaling
+                    else None,
+                )
+                for isvc in stack.inference_services
             ],
             runtime_name=RUNTIME_NAME,
             per_gpu=stack.replica_size,
             gpu_capacity=pool.gpu_capacity if pool else 0,
             gpu_accelerator=pool.accelerator_type if pool else None,
-            model_reader_email=model_reader_email,
+            model_reader_email=model_access.email if model_access else None,
             deployment_mode=stack.kserve.deployment_mode,
             cluster_local=stack.kserve.ingress.class_name is None,
             depends_on=depends_on,
-            grants_for=grants_for,
+            grants_for=model_access.grants_for if model_access else None,
+            prometheus=ManagedPrometheus(stack.project, stack.cluster.name) if stack.on_gke else None,
+            wait_for_ready=stack.kserve.wait_for_ready,
+            startup_timeout_seconds=stack.triton.startup_timeout_seconds,
         )
 
 
@@ -102,10 +184,57 @@ def rollout_strategy(service: InferenceServiceArgs, spare_gpus: int) -> Deployme
     return DeploymentStrategy(type="RollingUpdate", rolling_update=update)
 
 
+def quantity(value: float) -> str:
+    """A number as a Kubernetes quantity: plain decimal, never an exponent."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def autoscaling(args: InferenceServicesArgs, service: InferenceServiceArgs) -> AutoScalingSpec | None:
+    """KServe's KEDA spec: one External Prometheus metric whose query totals the service's replicas."""
+    if service.scaling is None:
+        return None
+    assert args.prometheus is not None  # scaling is refused off GKE by the settings
+    scope = tm.Scope.inference_service(
+        cluster=args.prometheus.cluster_name, namespace=service.namespace, name=service.name
+    )
+    return AutoScalingSpec(
+        metrics=[
+            MetricsSpec(
+                type="External",
+                external=ExternalMetricSource(
+                    metric=ExternalMetrics(
+                        backend="prometheus",
+                        server_address=gmp_query_address(args.prometheus.project),
+                        query=service.scaling.signal.promql(scope, tm.AUTOSCALING_WINDOW),
+                    ),
+                    # KServe copies value into KEDA's threshold; KEDA divides the total by it (AverageValue).
+                    target=MetricTarget(type="Value", value=quantity(service.scaling.threshold)),
+                    authentication_ref=ExtMetricAuthentication(
+                        authentication_ref=AuthenticationRef(name=TRIGGER_AUTHENTICATION)
+                    ),
+                ),
+            )
+        ]
+    )
+
+
+def annotations(args: InferenceServicesArgs, service: InferenceServiceArgs) -> dict[str, str]:
+    found = {
+        "serving.kserve.io/deploymentMode": args.deployment_mode,
+        # keda: KServe creates a ScaledObject from spec.predictor.autoScaling; none: no HPA, replicas = minReplicas.
+        "serving.kserve.io/autoscalerClass": "keda" if service.scaling else "none",
+    }
+    if args.wait_for_ready:
+        found["pulumi.com/waitFor"] = "condition=Ready"
+    return found
+
+
 def predictor(args: InferenceServicesArgs, service: InferenceServiceArgs) -> PredictorSpec:
     gpus = service.gpus if args.gpu_accelerator else 0
     spare = args.gpu_capacity - sum(s.min_replicas * s.gpus for s in args.services)
     return PredictorSpec(
+        auto_scaling=autoscaling(args, service),
         min_replicas=service.min_replicas,
         max_replicas=service.max_replicas,
         service_account_name=MODEL_READER_KSA,
@@ -163,6 +292,34 @@ class InferenceServices(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
+        per_namespace: dict[str, list[pulumi.Resource]] = {namespace: [] for namespace in namespaces}
+        for namespace in namespaces:
+            if args.prometheus is not None:
+                per_namespace[namespace].append(
+                    PodMonitoring(
+                        f"{name}-{namespace}-metrics",
+                        name=POD_MONITORING,
+                        namespace=namespaces[namespace],
+                        spec=PodMonitoringSpec(
+                            selector=LabelSelector(match_labels=dict(RUNTIME_LABELS)),
+                            endpoints=[ScrapeEndpoint(port="metrics", interval=SCRAPE_INTERVAL)],
+                        ),
+                        opts=pulumi.ResourceOptions(parent=self),
+                    )
+                )
+            if any(s.scaling for s in args.services if s.namespace == namespace):
+                per_namespace[namespace].append(
+                    TriggerAuthentication(
+                        f"{name}-{namespace}-keda-auth",
+                        name=TRIGGER_AUTHENTICATION,
+                        namespace=namespaces[namespace],
+                        spec=TriggerAuthenticationSpec(pod_identity=PodIdentity(provider="gcp")),
+                        opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+                    )
+                )
+
+        ready_within = args.startup_timeout_seconds + NODE_AND_IMAGE_ALLOWANCE_SECONDS
+        timeouts = pulumi.CustomTimeouts(create=f"{ready_within}s", update=f"{ready_within}s")
         labels = {"networking.kserve.io/visibility": "cluster-local"} if args.cluster_local else None
         self.services: list[InferenceService] = []
         for service in args.services:
@@ -171,7 +328,7 @@ class InferenceServices(pulumi.ComponentResource):
                     f"{name}-{service.namespace}-{service.name}",
                     name=service.name,
                     namespace=namespaces[service.namespace],
-                    annotations={"serving.kserve.io/deploymentMode": args.deployment_mode},
+                    annotations=annotations(args, service),
                     labels=labels,
                     spec=InferenceServiceSpec(predictor=predictor(args, service)),
                     opts=pulumi.ResourceOptions(
@@ -180,7 +337,9 @@ class InferenceServices(pulumi.ComponentResource):
                             *args.depends_on,
                             *(args.grants_for(service.namespace, service.bucket) if args.grants_for else []),
                             accounts[service.namespace],
+                            *per_namespace[service.namespace],
                         ],
+                        custom_timeouts=timeouts if args.wait_for_ready else None,
                     ),
                 )
             )

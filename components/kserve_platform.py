@@ -21,7 +21,12 @@ import pulumi_kubernetes as k8s
 from components.image_mirrors import mirror_errors, mirrored
 
 if TYPE_CHECKING:
+    from components.existing_cluster import ExistingCluster
+    from components.gke_cluster import GkeCluster
+    from components.image_cache import ImageCache
     from settings import StackSettings
+
+    Cluster = GkeCluster | ExistingCluster
 
 KSERVE_CHARTS = "oci://ghcr.io/kserve/charts"
 CERT_MANAGER_REPO = "https://charts.jetstack.io"
@@ -85,6 +90,9 @@ class KServePlatformArgs:
     depends_on: list[pulumi.Resource] = field(default_factory=list)
     """What the releases must wait for, e.g. the mirror repositories and the nodes' read access to them: Helm
     waits for the pods, which cannot pull their images before."""
+    watched_crds: list[pulumi.Resource] = field(default_factory=list)
+    """Releases whose CRDs the controller must find when it starts: KEDA's (it watches ScaledObjects only if
+    their CRD existed then)."""
 
     def __post_init__(self):
         errors = mirror_errors(self.image_mirrors or {})
@@ -93,11 +101,7 @@ class KServePlatformArgs:
 
     @classmethod
     def from_settings(
-        cls,
-        stack: StackSettings,
-        system_node_selector: dict[str, str] | None,
-        image_mirrors: Mapping[str, str] | None = None,
-        depends_on: list[pulumi.Resource] | None = None,
+        cls, stack: StackSettings, cluster: Cluster, image_cache: ImageCache | None, keda: pulumi.Resource
     ) -> KServePlatformArgs:
         kserve = stack.kserve
         return cls(
@@ -106,10 +110,11 @@ class KServePlatformArgs:
             deployment_mode=kserve.deployment_mode,
             ingress_class=kserve.ingress.class_name,
             ingress_domain=kserve.ingress.domain,
-            system_node_selector=system_node_selector,
+            system_node_selector=cluster.system_node_selector,
             protect_crds=kserve.protect_crds,
-            image_mirrors=image_mirrors,
-            depends_on=list(depends_on or []),
+            image_mirrors=image_cache.chart_mirrors if image_cache else None,
+            depends_on=image_cache.pull_prerequisites if image_cache else [],
+            watched_crds=[keda],
         )
 
 
@@ -226,7 +231,9 @@ class KServePlatform(pulumi.ComponentResource):
             namespace=kserve_ns.metadata["name"],
             values=kserve_values(args),
             timeout=HELM_TIMEOUT_SECONDS,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cert_manager, self.crds, *args.depends_on]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.cert_manager, self.crds, *args.depends_on, *args.watched_crds]
+            ),
         )
 
         self.namespace = self.controller.namespace

@@ -128,6 +128,57 @@ class DeploymentStrategy(CrdObject):
     rolling_update: RollingUpdate | None = None
 
 
+class AuthenticationRef(CrdObject):
+    name: str
+    """A KEDA TriggerAuthentication in the InferenceService's namespace (KServe passes only the name)."""
+
+
+class ExtMetricAuthentication(CrdObject):
+    authentication_ref: AuthenticationRef
+    auth_modes: str | None = None
+
+
+class ExternalMetrics(CrdObject):
+    backend: Literal["prometheus", "graphite"]
+    server_address: str
+    query: str
+    namespace: str | None = None
+
+
+class MetricTarget(CrdObject):
+    type: Literal["Utilization", "Value", "AverageValue"]
+    value: str | None = None
+    average_value: str | None = None
+    average_utilization: int | None = None
+
+
+class ExternalMetricSource(CrdObject):
+    metric: ExternalMetrics
+    target: MetricTarget
+    authentication_ref: ExtMetricAuthentication | None = None
+
+
+class MetricsSpec(CrdObject):
+    type: Literal["Resource", "External", "PodMetric"]
+    external: ExternalMetricSource | None = None
+
+
+class ScalingRules(CrdObject):
+    stabilization_window_seconds: int | None = None
+
+
+class ScalingBehavior(CrdObject):
+    scale_up: ScalingRules | None = None
+    scale_down: ScalingRules | None = None
+
+
+class AutoScalingSpec(CrdObject):
+    """`spec.predictor.autoScaling`: the metrics KServe's autoscaler class (here KEDA) scales on."""
+
+    metrics: list[MetricsSpec]
+    behavior: ScalingBehavior | None = None
+
+
 class PredictorSpec(CrdObject):
     model: ModelSpec
     min_replicas: int | None = Field(None, ge=0)
@@ -136,6 +187,7 @@ class PredictorSpec(CrdObject):
     tolerations: Tolerations | None = None
     node_selector: dict[str, str] | None = None
     deployment_strategy: DeploymentStrategy | None = None
+    auto_scaling: AutoScalingSpec | None = None
     annotations: dict[str, str] | None = None
     """Added to the predictor pods' metadata."""
     labels: dict[str, str] | None = None

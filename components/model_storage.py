@@ -40,7 +40,7 @@ class ModelStorageAccessArgs:
             cluster_name=stack.cluster.name,
             buckets=list(stack.model_storage.buckets),
             namespaces=sorted({isvc.namespace for isvc in stack.inference_services}),
-            workload_pool_owner=[cluster.cluster],
+            workload_pool_owner=cluster.workload_pool_owner,
         )
 
 

@@ -141,6 +141,11 @@ def _key(release: str) -> tuple[int, int]:
     return int(year), int(month)
 
 
+def release_key(release: str) -> tuple[int, int]:
+    """A `YY.MM` release as something that sorts by time."""
+    return _key(release)
+
+
 def release(name: str) -> TritonRelease | None:
     """The catalog entry of a `YY.MM` release, or None when the catalog does not have it."""
     return RELEASES.get(name)

@@ -17,10 +17,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.gcp_catalog import GpuShare
+from components.image_cache import cached_image
 from components.kserve_types import ClusterServingRuntime, ServingRuntimeSpec, SupportedModelFormat
 from components.triton_metrics import TRITON_METRICS_ARGS
 
 if TYPE_CHECKING:
+    from components.image_cache import ImageCache
     from settings import StackSettings
 
 RUNTIME_NAME = "kserve-tritonserver"
@@ -57,6 +59,9 @@ TRITON_ARGS = [
     *TRITON_METRICS_ARGS,
 ]
 
+# On every predictor pod (KServe copies a runtime's labels onto its pods): the metrics scrape selects them.
+RUNTIME_LABELS = {"kserve-triton/runtime": RUNTIME_NAME}
+
 GPU_TOLERATION = k8s.core.v1.TolerationArgs(key=GPU_RESOURCE, operator="Exists", effect="NoSchedule")
 
 
@@ -83,10 +88,12 @@ class TritonRuntimeArgs:
     """KServe's validating webhook admits runtimes, so the controller must be up first."""
 
     @classmethod
-    def from_settings(cls, stack: StackSettings, image: str, kserve_controller: pulumi.Resource) -> TritonRuntimeArgs:
-        """`image` is triton.image as the nodes pull it (through the image cache when it is on)."""
+    def from_settings(
+        cls, stack: StackSettings, image_cache: ImageCache | None, kserve_controller: pulumi.Resource
+    ) -> TritonRuntimeArgs:
+        """triton.image as the nodes pull it: through the image cache when it is on."""
         return cls(
-            image=image,
+            image=cached_image(stack.triton.image, image_cache.prefix) if image_cache else stack.triton.image,
             per_gpu=stack.replica_size,
             accelerator=stack.gpu_node_pool.accelerator_type if stack.gpu_node_pool else None,
             shm_size=stack.triton.shm_size,
@@ -156,6 +163,7 @@ def runtime_spec(args: TritonRuntimeArgs) -> ServingRuntimeSpec:
         supported_model_formats=list(SUPPORTED_MODEL_FORMATS),
         protocol_versions=list(PROTOCOL_VERSIONS),
         annotations={"prometheus.kserve.io/port": str(METRICS_PORT), "prometheus.kserve.io/path": "/metrics"},
+        labels=dict(RUNTIME_LABELS),
         containers=[triton_container(args)],
         # The default 64Mi /dev/shm breaks the Python backend and large tensors.
         volumes=[

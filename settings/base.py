@@ -9,6 +9,7 @@ another scalar type):
   `pulumi config set` writes. `1.5`, `true` and `"two"` are refused.
 - A **flag** takes `true`/`false`, or the strings "true"/"false" in any case. `yes`, `on` and `1` are refused:
   YAML 1.2 (the Pulumi CLI's) reads them as text, and guessing would hide a typo.
+- A **number** (a target, a rate) takes a YAML integer or float, or a string holding one (`"0.5"`).
 """
 
 from __future__ import annotations
@@ -99,6 +100,14 @@ def _integer_text(value: Any) -> Any:
     return value
 
 
+def _number_text(value: Any) -> Any:
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)\s*", value):
+        return float(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
 def _flag_text(value: Any) -> Any:
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
@@ -111,8 +120,10 @@ Count = Annotated[int, BeforeValidator(_integer_text), Strict()]
 """A whole-number setting: YAML integers, and strings holding exactly an integer."""
 Flag = Annotated[bool, BeforeValidator(_flag_text), Strict()]
 """A true/false setting: YAML booleans, and the strings "true" and "false"."""
+Number = Annotated[float, BeforeValidator(_number_text), Strict()]
+"""A number setting: YAML integers and floats, and strings holding one."""
 
-RULE_READERS = (_number_as_text, _integer_text, _flag_text)
+RULE_READERS = (_number_as_text, _integer_text, _flag_text, _number_text)
 """How Text, Count and Flag read a YAML scalar; the tests check every setting uses one (or a Literal)."""
 
 

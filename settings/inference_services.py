@@ -3,14 +3,14 @@ the cluster, the GPU pool and the model buckets can serve them."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from components import triton_catalog
 from components.triton_runtime import formats_served
-from settings.base import DNS_LABEL, IMAGE_TAG, Count, Problem, Settings, Text, raise_if
-from settings.triton import compute_capability_problem, image_release, with_tag
+from settings.base import DNS_LABEL, IMAGE_TAG, Count, Number, Problem, Settings, Text, raise_if
+from settings.triton import compute_capability_problem, image_release, too_old_for_the_runtime, with_tag
 
 if TYPE_CHECKING:
     from settings.stack import StackSettings
@@ -27,6 +27,31 @@ MAX_ISVC_NAME = 63 - len("-predictor")
 """The predictor Service is <name>-predictor, a DNS-1035 label of at most 63 characters."""
 RESERVED_NAMESPACES = ("kserve", "cert-manager", "kube-system", "kube-public", "kube-node-lease", "gke-managed-system")
 """KServe's pod mutator (which adds the model download) skips namespaces labelled control-plane, like kserve."""
+
+
+# The autoscaling signals (components/triton_metrics.py), the unit their target is written in, and the default.
+SIGNALS = {
+    "queueTime": ("milliseconds a request waits in a replica's queue, on average", 50.0),
+    "requestRate": ("successful requests per second one replica serves", None),
+    "gpuUtilization": ("percent utilisation of each of a replica's GPUs (DCGM)", 70.0),
+}
+
+
+class AutoscalingSettings(Settings):
+    """What KEDA scales an InferenceService on (between its minReplicas and maxReplicas)."""
+
+    signal: Literal["queueTime", "requestRate", "gpuUtilization"] = "queueTime"
+    """queueTime (Triton's queue time per request, NVIDIA's own signal), requestRate (requests/s per replica) or
+    gpuUtilization (DCGM, % per GPU)."""
+    target: Number | None = None
+    """What one replica should carry: ms of queue time (default 50), requests/s (required: measure it), or %
+    GPU utilisation (default 70)."""
+
+    @property
+    def target_value(self) -> float:
+        default = SIGNALS[self.signal][1]
+        assert self.target is not None or default is not None  # checked in stack_problems
+        return self.target if self.target is not None else default
 
 
 class InferenceServiceSettings(Settings):
@@ -52,6 +77,16 @@ class InferenceServiceSettings(Settings):
     """Most replicas the autoscaler may run."""
     runtime_version: Text | None = None
     """Triton image tag for this InferenceService only (overrides the tag of triton.image)."""
+    autoscaling: AutoscalingSettings | None = None
+    """What the replicas scale on when minReplicas < maxReplicas; default: Triton's queue time per request,
+    50 ms. Equal minReplicas and maxReplicas: no autoscaler at all."""
+
+    @property
+    def scaling(self) -> AutoscalingSettings | None:
+        """The autoscaling in effect: None when the replica count is fixed."""
+        if self.min_replicas == self.max_replicas:
+            return None
+        return self.autoscaling or AutoscalingSettings()
 
     @field_validator("name")
     @classmethod
@@ -148,6 +183,48 @@ class InferenceServiceSettings(Settings):
         return self.storage_uri.removeprefix("gs://").split("/", 1)[0]
 
 
+def autoscaling_problems(stack: StackSettings, isvc: InferenceServiceSettings, where: str) -> list[Problem]:
+    """KServe's and KEDA's rules, refused here rather than by KServe's webhook or a silent non-scaling."""
+    problems, setting = [], f"{where}.autoscaling"
+    if isvc.autoscaling is not None and isvc.min_replicas == isvc.max_replicas:
+        problems.append(
+            Problem(
+                f"{where}.maxReplicas",
+                isvc.max_replicas,
+                f"equals minReplicas, so nothing scales and autoscaling is ignored: raise maxReplicas above "
+                f"{isvc.min_replicas}, or remove autoscaling",
+            )
+        )
+    scaling = isvc.scaling
+    if scaling is None:
+        return problems
+    if not stack.on_gke:
+        problems.append(
+            Problem(
+                f"{where}.maxReplicas",
+                isvc.max_replicas,
+                "autoscaling on Triton's metrics reads them from Managed Service for Prometheus, which only a GKE "
+                "cluster has: set maxReplicas equal to minReplicas on an existing cluster",
+            )
+        )
+    if scaling.target is None and SIGNALS[scaling.signal][1] is None:
+        problems.append(
+            Problem(
+                f"{setting}.target",
+                None,
+                f"{scaling.signal} needs a target: the {SIGNALS[scaling.signal][0]}, measured for this model and "
+                "GPU (e.g. with perf_analyzer)",
+            )
+        )
+    if scaling.target is not None and scaling.target <= 0:
+        problems.append(Problem(f"{setting}.target", scaling.target, "must be above 0"))
+    if scaling.signal == "gpuUtilization" and isvc.gpus == 0:
+        problems.append(Problem(f"{setting}.signal", scaling.signal, "this InferenceService has no GPU to measure"))
+    if scaling.signal == "gpuUtilization" and scaling.target is not None and scaling.target > 100:
+        problems.append(Problem(f"{setting}.target", scaling.target, "is a percentage per GPU: at most 100"))
+    return problems
+
+
 def image_problems(stack: StackSettings, isvc: InferenceServiceSettings, where: str) -> list[Problem]:
     """Whether the image this InferenceService runs (triton.image, or its runtimeVersion's) can load its model
     format on the pool's GPU (components/triton_catalog.py). An image the catalog does not know is unchecked."""
@@ -169,8 +246,9 @@ def image_problems(stack: StackSettings, isvc: InferenceServiceSettings, where: 
         problems.append(Problem(setting, value, reason))
     if isvc.runtime_version:
         old_gpu = compute_capability_problem(stack, image, f"{where}.runtimeVersion", isvc.runtime_version)
-        if old_gpu:
-            problems.append(old_gpu)
+        old_image = too_old_for_the_runtime(image)
+        problems += [Problem(f"{where}.runtimeVersion", isvc.runtime_version, old_image)] if old_image else []
+        problems += [old_gpu] if old_gpu else []
     return problems
 
 
@@ -226,6 +304,7 @@ def stack_problems(stack: StackSettings) -> list[Problem]:
                 )
             )
         problems += image_problems(stack, isvc, where)
+        problems += autoscaling_problems(stack, isvc, where)
         if stack.production and isvc.min_replicas < 2:
             problems.append(
                 Problem(

@@ -75,7 +75,22 @@ class KServeSettings(Settings):
     cert_manager: CertManagerSettings = CertManagerSettings()
     """cert-manager, which issues the KServe webhook certificates."""
     protect_crds: Flag = True
-    """Pulumi `protect` on the KServe CRDs (they are always retained on delete)."""
+    """Pulumi `protect` on the KServe CRDs and the KEDA release that carries KEDA's (always retained on delete)."""
+    wait_for_ready: Flag = True
+    """`pulumi up` returns once every InferenceService is Ready, or fails naming the one that is not (allowing
+    triton.startupTimeoutSeconds plus 20 minutes for a node and the image); false: return once they are accepted."""
+    keda_version: Text = "2.18.3"
+    """KEDA Helm chart version (kedacore), installed before KServe: KServe scales InferenceServices with it."""
+
+    @field_validator("keda_version")
+    @classmethod
+    def _keda_pinned(cls, version: str) -> str:
+        if not re.match(r"^2\.18\.\d+$", version):
+            raise ValueError(
+                "must be a pinned 2.18.x chart version (the KEDA minor KServe v0.20 is built and tested with), "
+                "e.g. 2.18.3"
+            )
+        return version
 
     @field_validator("version")
     @classmethod

@@ -176,6 +176,7 @@ _TYPE_MESSAGES = {
     "int_type": "must be a whole number, e.g. 2",
     "int_from_float": "must be a whole number, e.g. 2",
     "string_type": "must be text, e.g. a quoted string",
+    "float_type": "must be a number, e.g. 50 or 0.5",
 }
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field, field_validator
 
 from components import gcp_catalog, triton_catalog
+from components.triton_metrics import TRITON_METRICS_ARGS
 from settings.base import (
     CPU_QUANTITY,
     IMAGE_TAG,
@@ -24,6 +25,8 @@ from settings.base import (
 if TYPE_CHECKING:
     from settings.stack import StackSettings
 
+SUMMARIES_SINCE = "23.05"
+"""Triton's --metrics-config=summary_latencies (core commit b699ace, branch r23.05)."""
 CPU_ONLY_REPLICA = gcp_catalog.GpuShare(cpu_millis=1000, memory_mib=2048)
 """What a Triton replica gets on a cluster without GPUs, unless triton.cpu/memory say otherwise."""
 
@@ -104,6 +107,17 @@ def image_release(image: str) -> triton_catalog.TritonRelease | None:
     return triton_catalog.release_of_image(image)
 
 
+def too_old_for_the_runtime(image: str) -> str | None:
+    """Why a tagged Triton release cannot run the runtime's args (its latency summaries need 23.05), or None."""
+    parsed = triton_catalog.parse_image(image)
+    if parsed is None or triton_catalog.release_key(parsed.release) >= triton_catalog.release_key(SUMMARIES_SINCE):
+        return None
+    return (
+        f"the runtime starts Triton with {' '.join(TRITON_METRICS_ARGS)} (the dashboard's latency percentiles), "
+        f"which Triton has from {SUMMARIES_SINCE}: use {SUMMARIES_SINCE}-py3 or newer"
+    )
+
+
 def default_share(stack: StackSettings) -> gcp_catalog.GpuShare:
     """What one GPU of the pool's machine comes with (a replica's size on a cluster without GPUs): what is left
     of a real node after the kernel, GKE's reservations (image streaming's too), the eviction threshold, GKE's
@@ -156,6 +170,9 @@ def stack_problems(stack: StackSettings) -> list[Problem]:
                 "keep it well below that",
             )
         )
+    old_image = too_old_for_the_runtime(triton.image)
+    if old_image:
+        problems.append(Problem("triton.image", triton.image, old_image))
     if stack.gpu_node_pool is None:
         return problems
     old_gpu = compute_capability_problem(

@@ -19,9 +19,13 @@ import yaml
 KSERVE_VERSION = "v0.20.0"
 KUBERNETES_VERSION = "1.35.0"
 
+# kind -> the CRD file under ../shared that a cluster validates it against.
 CRD_FILES = {
-    "ClusterServingRuntime": "serving.kserve.io_clusterservingruntimes.yaml",
-    "InferenceService": "serving.kserve.io_inferenceservices.yaml",
+    "ClusterServingRuntime": f"kserve-crds/{KSERVE_VERSION}/serving.kserve.io_clusterservingruntimes.yaml",
+    "InferenceService": f"kserve-crds/{KSERVE_VERSION}/serving.kserve.io_inferenceservices.yaml",
+    "PodMonitoring": "crds/gmp-v0.17.2/monitoring.googleapis.com_podmonitorings.yaml",
+    "TriggerAuthentication": "crds/keda-2.18.3/keda.sh_triggerauthentications.yaml",
+    "ScaledObject": "crds/keda-2.18.3/keda.sh_scaledobjects.yaml",
 }
 
 
@@ -60,7 +64,7 @@ def load_yaml(path: Path) -> Any:
 
 @functools.cache
 def crd_validator(shared: Path, kind: str, api_version: str) -> jsonschema.Draft7Validator:
-    crd = load_yaml(shared / "kserve-crds" / KSERVE_VERSION / CRD_FILES[kind])  # the ISVC CRD is ~2 MB
+    crd = load_yaml(shared / CRD_FILES[kind])  # the InferenceService CRD is ~2 MB
     version = api_version.split("/", 1)[1]
     served = {v["name"]: v for v in crd["spec"]["versions"]}
     assert version in served, f"{kind} {api_version} is not served by the CRD (served: {list(served)})"

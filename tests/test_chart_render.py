@@ -1,4 +1,4 @@
-"""The three Helm releases rendered by a real `helm template` of the upstream charts (../shared/charts), with
+"""The four Helm releases rendered by a real `helm template` of the upstream charts (../shared/charts), with
 exactly the chart, version, release name, namespace and values each `helm.v3.Release` of the program carries:
 what the program relies on is in the render, and every value it sets changes the render or is a documented pin.
 """
@@ -60,7 +60,14 @@ UPSTREAM_IMAGES = {
         "kserve/router:v0.20.0",
         "kserve/art-explainer:v0.20.0",
     },
+    "keda": {
+        "ghcr.io/kedacore/keda:2.18.3",
+        "ghcr.io/kedacore/keda-metrics-apiserver:2.18.3",
+        "ghcr.io/kedacore/keda-admission-webhooks:2.18.3",
+    },
 }
+# The scenarios that run the whole program (the others build the KServe component alone, without KEDA).
+STACKS = ["dev", "prod", "local"]
 
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
 CUSTOM_GROUPS = ("cert-manager.io/", "acme.cert-manager.io/", "serving.kserve.io/")
@@ -98,7 +105,7 @@ def _releases(monitor) -> dict[str, Release]:
             namespace=inputs["namespace"],
             values=inputs.get("values") or {},
         )
-    assert set(releases) == set(UPSTREAM_IMAGES)
+    assert {"cert-manager", "kserve-crd", "kserve-resources"} <= set(releases) <= set(UPSTREAM_IMAGES)
     return releases
 
 
@@ -339,7 +346,7 @@ def unaccounted_image_like_strings(objects: list[dict[str, Any]], known: set[str
     return suspects
 
 
-@pytest.mark.parametrize("release", ["cert-manager", "kserve-crd", "kserve-resources"])
+@pytest.mark.parametrize("release", ["cert-manager", "kserve-crd", "kserve-resources", "keda"])
 def test_the_charts_pull_these_images_and_no_other(release):
     objects = scenario("local").releases[release].objects()
     assert images(objects) == UPSTREAM_IMAGES[release]
@@ -460,3 +467,59 @@ def test_a_misspelt_cert_manager_value_fails_the_chart_schema():
     values["webhook"]["nodeSelectr"] = values["webhook"].pop("nodeSelector")
     with pytest.raises(RenderError, match="additional properties 'nodeSelectr' not allowed"):
         release.objects(values)
+
+
+# --- KEDA ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_every_keda_workload_runs_on_the_system_pool(name):
+    keda = pod_specs(scenario(name).releases["keda"].objects())
+    assert sorted(keda) == [
+        "Deployment/keda-admission-webhooks",
+        "Deployment/keda-operator",
+        "Deployment/keda-operator-metrics-apiserver",
+    ]
+    for workload, spec in keda.items():
+        assert spec.get("nodeSelector", {}).items() >= SYSTEM.items(), workload
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_keda_images_come_from_the_registry_the_program_intends(name):
+    chosen = scenario(name)
+    objects = chosen.releases["keda"].objects()
+    expected = {mirrored(image, chosen.args.image_mirrors) for image in UPSTREAM_IMAGES["keda"]}
+    assert images(objects) == expected
+    assert unaccounted_image_like_strings(objects, expected) == set()
+    if name != "local":
+        assert all(image.startswith("us-central1-docker.pkg.dev/example-project/ghcr-remote/") for image in expected)
+
+
+def test_on_gke_the_keda_operator_acts_as_the_metrics_reader_account():
+    """Workload Identity: the chart annotates only keda-operator's service account (podIdentity.gcp)."""
+    accounts = {
+        o["metadata"]["name"]: o["metadata"].get("annotations") or {}
+        for o in scenario("dev").releases["keda"].objects()
+        if o["kind"] == "ServiceAccount"
+    }
+    annotation = "iam.gke.io/gcp-service-account"
+    assert accounts["keda-operator"][annotation] == "kserve-triton-dev-keda@example-project.iam.gserviceaccount.com"
+    assert [name for name, annotations in accounts.items() if annotation in annotations] == ["keda-operator"]
+    local = scenario("local").releases["keda"].objects()
+    assert not [o for o in local if annotation in (o["metadata"].get("annotations") or {})]
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_every_keda_value_the_program_sets_changes_the_render(name):
+    chosen = scenario(name).releases["keda"]
+    assert ineffective_values(chosen, chosen.values) == []
+    reference = reference_values(shared_dir(), "keda", "2.18.3")
+    assert unknown_keys(chosen.values, reference) == []
+
+
+@pytest.mark.parametrize("name", ["dev", "local"])
+def test_rendered_keda_objects_are_valid(name):
+    for obj in scenario(name).releases["keda"].objects():
+        if obj["kind"] in ("CustomResourceDefinition", "APIService", "ValidatingWebhookConfiguration"):
+            continue
+        assert builtin_errors(obj) == [], f"{obj['kind']}/{obj['metadata']['name']}"

@@ -28,9 +28,9 @@ def repositories(cache) -> dict[str, dict]:
     return {r.inputs["repositoryId"]: r.inputs for r in found}
 
 
-def test_regional_remote_docker_repositories_proxy_nvcr_docker_hub_and_quay(cache):
+def test_regional_remote_docker_repositories_proxy_nvcr_docker_hub_quay_and_ghcr(cache):
     found = repositories(cache)
-    assert set(found) == {"nvcr-remote", "dockerhub-remote", "quay-remote"}
+    assert set(found) == {"nvcr-remote", "dockerhub-remote", "quay-remote", "ghcr-remote"}
     for repository in found.values():
         assert repository["location"] == "us-central1"
         assert (repository["format"], repository["mode"]) == ("DOCKER", "REMOTE_REPOSITORY")
@@ -39,6 +39,7 @@ def test_regional_remote_docker_repositories_proxy_nvcr_docker_hub_and_quay(cach
         "nvcr-remote": {"customRepository": {"uri": "https://nvcr.io"}},
         "dockerhub-remote": {"publicRepository": "DOCKER_HUB"},
         "quay-remote": {"customRepository": {"uri": "https://quay.io"}},
+        "ghcr-remote": {"customRepository": {"uri": "https://ghcr.io"}},
     }
     # Unchanged since the nvcr.io proxy was introduced: an update would be a needless diff on every stack.
     assert found["nvcr-remote"]["description"] == (
@@ -60,6 +61,7 @@ def test_mirrors_name_each_upstream_registry(cache):
         "nvcr.io": "us-central1-docker.pkg.dev/my-project/nvcr-remote",
         "docker.io": "us-central1-docker.pkg.dev/my-project/dockerhub-remote",
         "quay.io": "us-central1-docker.pkg.dev/my-project/quay-remote",
+        "ghcr.io": "us-central1-docker.pkg.dev/my-project/ghcr-remote",
     }
 
 

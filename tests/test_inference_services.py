@@ -122,7 +122,7 @@ def test_gpu_toleration_and_replicas(declared):
 def test_standard_mode_and_cluster_local_are_explicit(declared):
     metadata = isvc(declared, "onnx").inputs["metadata"]
     assert metadata["namespace"] == "models"
-    assert metadata["annotations"] == {"serving.kserve.io/deploymentMode": "Standard"}
+    assert metadata["annotations"]["serving.kserve.io/deploymentMode"] == "Standard"
     assert metadata["labels"] == {"networking.kserve.io/visibility": "cluster-local"}
 
 

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from schemas import builtin_errors, crd_errors
+from schemas import CRD_FILES, builtin_errors, crd_errors
 
 from conftest import PROJECT_OVERRIDE, STACK_FILES, shared_dir, shared_missing
 from kserve_triton.render import render
 
 STACKS = [f.name.split(".")[1] for f in STACK_FILES]
 SHARED = shared_dir()
-KSERVE_KINDS = {"InferenceService", "ClusterServingRuntime"}
 
 
 def files(tree: Path) -> dict[str, bytes]:
@@ -28,14 +27,14 @@ def test_every_rendered_kubernetes_object_validates(stack, tmp_path):
     objects = [d for d in documents if "kind" in d]
     assert {d["kind"] for d in objects} >= {"Namespace", "ClusterServingRuntime", "InferenceService"}
     for obj in objects:
-        if obj["kind"] in KSERVE_KINDS:
+        if obj["kind"] in CRD_FILES:
             if SHARED is None:
-                pytest.skip(shared_missing("KServe CRDs"))
+                pytest.skip(shared_missing("KServe, KEDA and GMP CRDs"))
             assert crd_errors(SHARED, obj) == [], obj["metadata"]["name"]
         else:
             assert builtin_errors(obj) == [], obj["metadata"]["name"]
     releases = [d["helmRelease"] for d in documents if "helmRelease" in d]
-    assert [r["name"] for r in releases] == ["cert-manager", "kserve-crd", "kserve-resources"]
+    assert sorted(r["name"] for r in releases) == ["cert-manager", "keda", "kserve-crd", "kserve-resources"]
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -93,8 +93,8 @@ def test_local_runs_kserve_triton_and_a_cpu_model_without_gpus(local):
     assert "nvidia.com/gpu" not in predictor["model"]["resources"]["limits"]
     assert "tolerations" not in predictor
     releases = local.of_type("kubernetes:helm.sh/v3:Release")
-    assert {r.inputs["name"] for r in releases} == {"cert-manager", "kserve-crd", "kserve-resources"}
-    assert "nodeSelector" not in releases[0].inputs["values"]
+    assert {r.inputs["name"] for r in releases} == {"cert-manager", "kserve-crd", "kserve-resources", "keda"}
+    assert all("nodeSelector" not in (r.inputs.get("values") or {}) for r in releases)
 
 
 def test_local_model_reader_account_has_no_cloud_identity(local):
@@ -120,7 +120,7 @@ def test_gke_stacks_pull_kserve_and_cert_manager_through_the_proxies_once_the_sy
     monitor = deploy(pulumi_mocks, stack)
     system_account = monitor.one("gcp:serviceaccount/account:Account", "gke-system-nodes").outputs["member"]
     readers = [g for g in monitor.of_type(REPOSITORY_GRANT) if g.inputs["member"] == system_account]
-    assert len(readers) == 3, "the system pool reads the nvcr.io, Docker Hub and quay.io proxies"
+    assert len(readers) == 4, "the system pool reads the nvcr.io, Docker Hub, quay.io and ghcr.io proxies"
     controller = monitor.one("kubernetes:helm.sh/v3:Release", "kserve-resources")
     prefix = f"us-central1-docker.pkg.dev/{TEST_PROJECT}"
     assert (
