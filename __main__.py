@@ -4,7 +4,7 @@ import pulumi
 
 import settings
 from components.dashboard import MonitoringDashboard, MonitoringDashboardArgs
-from components.existing_cluster import ExistingCluster, ExistingClusterArgs
+from components.existing_cluster import ExistingCluster, ExistingClusterArgs, ExistingGkeCluster, ExistingGkeClusterArgs
 from components.gke_cluster import GkeCluster, GkeClusterArgs
 from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from components.image_cache import ImageCache, ImageCacheArgs
@@ -18,15 +18,19 @@ from components.triton_runtime import TritonRuntime, TritonRuntimeArgs
 stack = settings.load()
 
 gpu_pool = model_access = image_cache = dashboard = None
-if stack.on_gke:
+if stack.manages_cluster:  # GKE Standard or Autopilot, created by this program
     cluster = GkeCluster("gke", GkeClusterArgs.from_settings(stack))
+elif stack.on_gke:  # an existing GKE cluster: read, never replaced or deleted
+    cluster = ExistingGkeCluster("cluster", ExistingGkeClusterArgs.from_settings(stack))
+else:  # a cluster from a kubeconfig context: no GCP resources
+    cluster = ExistingCluster("cluster", ExistingClusterArgs(context=stack.cluster.existing.context))
+if stack.on_gke:
     if stack.image_cache_on:  # the system pool pulls KServe's, cert-manager's and KEDA's images through it too
-        image_cache = ImageCache("images", ImageCacheArgs.from_settings(stack, [cluster.node_service_account.member]))
-    gpu_pool = GpuNodePool("gpu", GpuNodePoolArgs.from_settings(stack, cluster, image_cache))
+        image_cache = ImageCache("images", ImageCacheArgs.from_settings(stack, cluster))
+    if stack.gpu_node_pool:
+        gpu_pool = GpuNodePool("gpu", GpuNodePoolArgs.from_settings(stack, cluster, image_cache))
     model_access = ModelStorageAccess("models", ModelStorageAccessArgs.from_settings(stack, cluster))
     dashboard = MonitoringDashboard("dashboard", MonitoringDashboardArgs.from_settings(stack))
-else:  # a cluster from a kubeconfig context: no GCP resources, no GPUs
-    cluster = ExistingCluster("cluster", ExistingClusterArgs(context=stack.cluster.existing.context))
 in_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
 
 # Not on the GPU pool's path: KEDA and KServe install while GPU nodes are still being created.
@@ -41,13 +45,14 @@ inference = InferenceServices(
     "isvc", InferenceServicesArgs.from_settings(stack, triton, kserve, gpu_pool, model_access), opts=in_cluster
 )
 
-if isinstance(cluster, GkeCluster):
-    pulumi.export("clusterName", cluster.name)
-    pulumi.export("clusterLocation", cluster.location)
+if stack.on_gke:
+    pulumi.export("clusterName", stack.cluster.gke_name)
+    pulumi.export("clusterLocation", stack.cluster.gke_location)
     pulumi.export("kubeconfig", cluster.kubeconfig)
-    pulumi.export("gpuNodePoolName", gpu_pool.name)
     pulumi.export("modelReaderServiceAccount", model_access.email)
     pulumi.export("dashboardUrl", dashboard.url)
+if gpu_pool:
+    pulumi.export("gpuNodePoolName", gpu_pool.name)
 pulumi.export("kserveNamespace", kserve.namespace)
 pulumi.export("kserveVersion", kserve.version)
 pulumi.export("tritonRuntime", triton.name)

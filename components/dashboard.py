@@ -92,7 +92,7 @@ class MonitoringDashboardArgs:
 
     @classmethod
     def from_settings(cls, stack: StackSettings) -> MonitoringDashboardArgs:
-        return cls(project=stack.project, display_name=f"KServe Triton: {stack.cluster.name}")
+        return cls(project=stack.project, display_name=f"KServe Triton: {stack.cluster.gke_name}")
 
 
 class MonitoringDashboard(pulumi.ComponentResource):

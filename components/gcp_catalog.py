@@ -485,3 +485,28 @@ def sizing_table(shapes: list[tuple[str, int]] | None = None, *, image_streaming
             )
         )
     return rows
+
+
+# GKE Autopilot runs each GPU Pod on a node it provisions from these GCE shapes (GKE docs, "Deploy GPU workloads in
+# Autopilot"; the per-GPU CPU and memory table of "Autopilot resource requests" could not be read here, so the
+# bounds are derived from the shapes, as estimates): the default size of a one-GPU replica is what the smallest
+# usual shape leaves for it (as on a Standard pool), the most is what the largest one-GPU shape leaves. One real
+# Autopilot refusal seen for A100 40GB x1 (11 CPU, 74Gi, argoproj/argo-workflows#13073) fits a2-highgpu-1g.
+AUTOPILOT_NODE_SHAPES: dict[str, tuple[str, int, str]] = {
+    # accelerator: (default shape, its GPUs, largest shape with as many GPUs)
+    "nvidia-tesla-t4": ("n1-standard-8", 1, "n1-standard-32"),
+    "nvidia-l4": ("g2-standard-8", 1, "g2-standard-32"),
+    "nvidia-rtx-pro-6000": ("g4-standard-48", 1, "g4-standard-48"),
+    "nvidia-tesla-a100": ("a2-highgpu-1g", 1, "a2-highgpu-1g"),
+    "nvidia-a100-80gb": ("a2-ultragpu-1g", 1, "a2-ultragpu-1g"),
+    "nvidia-h100-80gb": ("a3-highgpu-1g", 1, "a3-highgpu-1g"),
+    "nvidia-h100-mega-80gb": ("a3-megagpu-8g", 8, "a3-megagpu-8g"),
+    "nvidia-h200-141gb": ("a3-ultragpu-8g", 8, "a3-ultragpu-8g"),
+    "nvidia-b200": ("a4-highgpu-8g", 8, "a4-highgpu-8g"),
+}
+
+
+def autopilot_share(accelerator: str) -> tuple[GpuShare, GpuShare]:
+    """(default, most) CPU and memory per GPU of an Autopilot GPU replica (estimates: see AUTOPILOT_NODE_SHAPES)."""
+    default_shape, gpus, largest = AUTOPILOT_NODE_SHAPES[accelerator]
+    return gpu_share(default_shape, gpus), gpu_share(largest, gpus)

@@ -54,6 +54,12 @@ NODE_POOL_TIMEOUTS = pulumi.CustomTimeouts(create="120m", update="120m", delete=
 # A regional cluster's node pools span three of the region's zones unless told otherwise.
 REGIONAL_POOL_ZONES = 3
 
+# Webhook ports the control plane must reach on the system nodes, beyond the 443 and 10250 GKE's own firewall
+# rule opens for private nodes (GKE docs, "Add firewall rules for specific use cases"): KServe's webhook server
+# and KEDA's admission webhooks listen on 9443, KEDA's metrics API server on 6443 (rendered charts;
+# cert-manager's webhook is on 10250 precisely for private GKE clusters).
+WEBHOOK_PORTS = ["9443", "6443"]
+
 # GCE label the policy pack reads to tell production stacks (policy/kserve_triton_policies.py).
 PRODUCTION_LABEL = "kserve-triton-production"
 
@@ -85,21 +91,32 @@ class GkeClusterArgs:
     production: bool
     """Labels the cluster as production, which the policy pack (policy/) holds to production rules."""
     system_pool: SystemPoolArgs
+    autopilot: bool = False
+    """GKE provisions the nodes per Pod: no node pools, no system pool (and so no system node selector)."""
+    private_nodes: bool = False
+    """Nodes without public IPs; the control plane keeps its (authorized-networks-restricted) public endpoint."""
+    master_authorized_networks: list[str] | None = None
+    """CIDRs allowed to reach the control plane; None: any address (IAM still authenticates every request)."""
+    cloud_nat: bool = False
+    """Private nodes that pull something from outside Google get Cloud NAT."""
 
     @classmethod
     def from_settings(cls, stack: StackSettings) -> GkeClusterArgs:
         cluster = stack.cluster
-        assert cluster.name is not None and cluster.location is not None  # required on GKE
         return cls(
             project=stack.project,
-            name=cluster.name,
-            location=cluster.location,
+            name=cluster.gke_name,
+            location=cluster.gke_location,
             region=cluster.region,
             release_channel=cluster.release_channel,
             deletion_protection=cluster.deletion_protection,
             protect=cluster.protect,
             production=stack.production,
             system_pool=SystemPoolArgs(**cluster.system_node_pool.model_dump()),
+            autopilot=cluster.is_autopilot,
+            private_nodes=stack.private_nodes,
+            master_authorized_networks=cluster.master_authorized_networks,
+            cloud_nat=stack.private_nodes and stack.pulls_from_outside_google,
         )
 
 
@@ -133,8 +150,8 @@ def shielded_instance() -> dict:
 
 
 class GkeCluster(pulumi.ComponentResource):
-    """A VPC-native GKE Standard cluster with Workload Identity, managed Prometheus and DCGM metrics,
-    the default node pool removed, and a tainted-GPU-free system pool for cluster services."""
+    """A VPC-native GKE cluster with Workload Identity, managed Prometheus and DCGM metrics: Standard (the default
+    node pool removed, a tainted-GPU-free system pool for cluster services) or Autopilot; private nodes on demand."""
 
     name: pulumi.Output[str]
     location: pulumi.Output[str]
@@ -142,8 +159,9 @@ class GkeCluster(pulumi.ComponentResource):
     """A kubeconfig that authenticates with gke-gcloud-auth-plugin; secret."""
     provider: k8s.Provider
     """The Kubernetes provider every in-cluster resource must use."""
-    system_node_selector: dict[str, str]
-    """Node selector that places a pod on the system pool."""
+    system_node_selector: dict[str, str] | None
+    """Node selector that places a pod on the system pool (None on Autopilot)."""
+    cluster_id: pulumi.Output[str]
     workload_pool_owner: list[pulumi.Resource]
     """What creates `<project>.svc.id.goog`: Workload Identity bindings must wait for it (IAM refuses them
     before the pool exists)."""
@@ -169,6 +187,7 @@ class GkeCluster(pulumi.ComponentResource):
             region=args.region,
             network=self.network.id,
             ip_cidr_range=NODE_RANGE,
+            # Artifact Registry, GCS and the other Google APIs without a public IP (private nodes).
             private_ip_google_access=True,
             secondary_ip_ranges=[
                 {"range_name": "pods", "ip_cidr_range": POD_RANGE},
@@ -176,50 +195,68 @@ class GkeCluster(pulumi.ComponentResource):
             ],
             opts=child,
         )
+        self.nat = self._cloud_nat(name, args) if args.cloud_nat else None
 
         self.cluster = C.Cluster(
             f"{name}-cluster",
-            name=args.name,
-            project=args.project,
-            location=args.location,
+            **cluster_inputs(args, self.node_service_account.email),
             network=self.network.id,
             subnetwork=self.subnetwork.id,
-            networking_mode="VPC_NATIVE",
-            ip_allocation_policy={
-                "cluster_secondary_range_name": "pods",
-                "services_secondary_range_name": "services",
-            },
-            datapath_provider="ADVANCED_DATAPATH",
-            release_channel={"channel": args.release_channel},
-            workload_identity_config={"workload_pool": f"{args.project}.svc.id.goog"},
-            enable_shielded_nodes=True,
-            deletion_protection=args.deletion_protection,
-            resource_labels={"managed-by": "pulumi", PRODUCTION_LABEL: str(args.production).lower()},
-            # GKE needs a first pool to create a cluster; it is removed as soon as the cluster exists.
-            # It still gets our node account, so nothing ever runs as the default compute account.
-            remove_default_node_pool=True,
-            initial_node_count=1,
-            node_config={
-                "service_account": self.node_service_account.email,
-                "oauth_scopes": OAUTH_SCOPES,
-                "workload_metadata_config": workload_metadata(),
-                "shielded_instance_config": shielded_instance(),
-            },
-            logging_config={"enable_components": ["SYSTEM_COMPONENTS", "WORKLOADS"]},
-            monitoring_config={"enable_components": MONITORING_COMPONENTS, "managed_prometheus": {"enabled": True}},
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=args.protect,
                 custom_timeouts=CLUSTER_TIMEOUTS,
                 depends_on=[self.node_service_account_role],
                 # The removed default pool's settings are create-only; never replace the cluster for them.
-                ignore_changes=["nodeConfig", "initialNodeCount"],
+                ignore_changes=[] if args.autopilot else ["nodeConfig", "initialNodeCount"],
+            ),
+        )
+        self.cluster_id = self.cluster.id
+        self.workload_pool_owner = [self.cluster]
+        self.webhook_firewall = self._webhook_firewall(name, args) if args.private_nodes else None
+
+        if args.autopilot:  # Autopilot places cert-manager and KServe itself
+            self.system_node_selector = None
+            self.system_pool = None
+        else:
+            self.system_node_selector = {NODE_ROLE_LABEL: "system"}
+            self.system_pool = self._system_pool(name, args)
+
+        self.name = self.cluster.name
+        self.location = self.cluster.location
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(
+                self.cluster.name,
+                self.cluster.endpoint,
+                self.cluster.master_auth.cluster_ca_certificate,
+                self.cluster.project,
+                self.cluster.location,
+            ).apply(lambda parts: kubeconfig(*parts))
+        )
+        # In-cluster resources wait for the system pool: cert-manager and the KServe controller need
+        # somewhere to run (and, on private nodes, the webhook ports open). GPU pools are not on this path.
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[r for r in (self.system_pool or self.cluster, self.webhook_firewall, self.nat) if r],
             ),
         )
 
-        self.system_node_selector = {NODE_ROLE_LABEL: "system"}
-        self.workload_pool_owner = [self.cluster]
-        self.system_pool = C.NodePool(
+        self.register_outputs(
+            {
+                "name": self.name,
+                "location": self.location,
+                "endpoint": self.cluster.endpoint,
+                "kubeconfig": self.kubeconfig,
+                "systemPoolName": self.system_pool.name if self.system_pool else None,
+            }
+        )
+
+    def _system_pool(self, name: str, args: GkeClusterArgs) -> C.NodePool:
+        assert self.system_node_selector is not None
+        return C.NodePool(
             f"{name}-system",
             project=args.project,
             cluster=self.cluster.id,
@@ -248,34 +285,90 @@ class GkeCluster(pulumi.ComponentResource):
             ),
         )
 
-        self.name = self.cluster.name
-        self.location = self.cluster.location
-        self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(
-                self.cluster.name,
-                self.cluster.endpoint,
-                self.cluster.master_auth.cluster_ca_certificate,
-                self.cluster.project,
-                self.cluster.location,
-            ).apply(lambda parts: kubeconfig(*parts))
-        )
-        # In-cluster resources wait for the system pool: cert-manager and the KServe controller need
-        # somewhere to run. GPU pools are deliberately not on this path.
-        self.provider = k8s.Provider(
-            f"{name}-k8s",
-            kubeconfig=self.kubeconfig,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.system_pool]),
+    def _cloud_nat(self, name: str, args: GkeClusterArgs) -> gcp.compute.RouterNat:
+        """Outbound internet for private nodes, only when something is pulled from outside Google (a model over
+        https://, hf:// or s3://, or images without the proxies); Google APIs need none (Private Google Access)."""
+        router = gcp.compute.Router(
+            f"{name}-router", project=args.project, region=args.region, network=self.network.id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )  # fmt: skip
+        return gcp.compute.RouterNat(
+            f"{name}-nat",
+            project=args.project,
+            region=args.region,
+            router=router.name,
+            nat_ip_allocate_option="AUTO_ONLY",
+            source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
+            log_config={"enable": True, "filter": "ERRORS_ONLY"},
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
-        self.register_outputs(
-            {
-                "name": self.name,
-                "location": self.location,
-                "endpoint": self.cluster.endpoint,
-                "kubeconfig": self.kubeconfig,
-                "systemPoolName": self.system_pool.name,
-            }
+    def _webhook_firewall(self, name: str, args: GkeClusterArgs) -> gcp.compute.Firewall:
+        """The control plane calls admission webhooks on the pods' own ports; on private nodes GKE's rule opens
+        only 443 and 10250. The webhooks run on the system nodes, which are targeted by their service account
+        (no dependence on GKE's hashed node tag). Source: the node subnet, where the control plane's
+        Private Service Connect endpoint lives (terraform-google-kubernetes-engine, `cluster_endpoint_for_nodes`,
+        for clusters without a master CIDR block)."""
+        return gcp.compute.Firewall(
+            f"{name}-webhooks",
+            project=args.project,
+            network=self.network.id,
+            direction="INGRESS",
+            description=f"GKE {args.name}: control plane to the KServe and KEDA webhooks",
+            source_ranges=[NODE_RANGE],
+            allows=[{"protocol": "tcp", "ports": WEBHOOK_PORTS}],
+            target_service_accounts=[self.node_service_account.email],
+            log_config={"metadata": "INCLUDE_ALL_METADATA"},
+            opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def cluster_inputs(args: GkeClusterArgs, node_service_account_email: pulumi.Input[str]) -> dict:
+    """The cluster's inputs for Standard or Autopilot. Autopilot refuses the arguments that manage nodes, an
+    explicit False included (pulumi/pulumi-gcp#2881): they are left out, not set to False."""
+    inputs: dict = {
+        "name": args.name,
+        "project": args.project,
+        "location": args.location,
+        "networking_mode": "VPC_NATIVE",
+        "ip_allocation_policy": {"cluster_secondary_range_name": "pods", "services_secondary_range_name": "services"},
+        "release_channel": {"channel": args.release_channel},
+        "workload_identity_config": {"workload_pool": f"{args.project}.svc.id.goog"},
+        "deletion_protection": args.deletion_protection,
+        "resource_labels": {"managed-by": "pulumi", PRODUCTION_LABEL: str(args.production).lower()},
+        "logging_config": {"enable_components": ["SYSTEM_COMPONENTS", "WORKLOADS"]},
+        "monitoring_config": {"enable_components": MONITORING_COMPONENTS, "managed_prometheus": {"enabled": True}},
+    }
+    if args.private_nodes:
+        # Private nodes; the control plane keeps its public endpoint (CI and people reach it), narrowed to the
+        # authorized networks when given.
+        inputs["private_cluster_config"] = {"enable_private_nodes": True, "enable_private_endpoint": False}
+    if args.master_authorized_networks is not None:
+        inputs["master_authorized_networks_config"] = {
+            "cidr_blocks": [{"cidr_block": cidr, "display_name": cidr} for cidr in args.master_authorized_networks]
+        }
+    if args.autopilot:
+        inputs["enable_autopilot"] = True
+        # The nodes Autopilot provisions run as our node account, never the default compute account.
+        inputs["cluster_autoscaling"] = {
+            "auto_provisioning_defaults": {"service_account": node_service_account_email, "oauth_scopes": OAUTH_SCOPES}
+        }
+        return inputs
+    inputs.update(
+        datapath_provider="ADVANCED_DATAPATH",
+        enable_shielded_nodes=True,
+        # GKE needs a first pool to create a cluster; it is removed as soon as the cluster exists.
+        # It still gets our node account, so nothing ever runs as the default compute account.
+        remove_default_node_pool=True,
+        initial_node_count=1,
+        node_config={
+            "service_account": node_service_account_email,
+            "oauth_scopes": OAUTH_SCOPES,
+            "workload_metadata_config": workload_metadata(),
+            "shielded_instance_config": shielded_instance(),
+        },
+    )
+    return inputs
 
 
 def kubeconfig(name: str, endpoint: str, ca_certificate: str, project: str, location: str) -> str:

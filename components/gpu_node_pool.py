@@ -56,6 +56,8 @@ class GpuNodePoolArgs:
     """A disk image with the Triton image preloaded, attached in container-image-cache mode."""
     depends_on: list[pulumi.Resource] = field(default_factory=list)
     """What must exist before the pool, e.g. the Container File System API for image streaming."""
+    sharing: dict | None = None
+    """GPU sharing: {"strategy": "TIME_SHARING", "clients_per_gpu": N}; None: one replica per GPU."""
 
     @classmethod
     def from_settings(
@@ -64,12 +66,12 @@ class GpuNodePoolArgs:
         from settings.gpu_pool import pool_zones
 
         pool = stack.gpu_node_pool
-        assert pool is not None and stack.cluster.name is not None and stack.cluster.location is not None
+        assert pool is not None
         return cls(
             project=stack.project,
-            cluster_id=cluster.cluster.id,
-            cluster_name=stack.cluster.name,
-            location=stack.cluster.location,
+            cluster_id=cluster.cluster_id,
+            cluster_name=stack.cluster.gke_name,
+            location=stack.cluster.gke_location,
             accelerator_count=pool.gpus_per_node,
             image_repositories=list(image_cache.repositories) if image_cache else [],
             depends_on=list(image_cache.apis) if image_cache else [],
@@ -161,6 +163,16 @@ class GpuNodePool(pulumi.ComponentResource):
                         "type": args.accelerator_type,
                         "count": args.accelerator_count,
                         "gpu_driver_installation_config": {"gpu_driver_version": args.driver_version},
+                        **(
+                            {
+                                "gpu_sharing_config": {
+                                    "gpu_sharing_strategy": args.sharing["strategy"],
+                                    "max_shared_clients_per_gpu": args.sharing["clients_per_gpu"],
+                                }
+                            }
+                            if args.sharing
+                            else {}
+                        ),
                     }
                 ],
                 "taints": [GPU_TAINT],

@@ -53,12 +53,14 @@ class ImageCacheArgs:
     """IAM members (node service accounts) that pull from every repository here."""
 
     @classmethod
-    def from_settings(cls, stack: StackSettings, readers: list[pulumi.Input[str]] | None = None) -> ImageCacheArgs:
+    def from_settings(cls, stack: StackSettings, cluster: Any) -> ImageCacheArgs:
+        """`cluster`'s system nodes (if it has this program's) pull cert-manager's, KServe's and KEDA's images."""
+        account = getattr(cluster, "node_service_account", None)
         return cls(
             project=stack.project,
             region=stack.cluster.region,
             repository_id=stack.image_cache.repository,
-            readers=list(readers or []),
+            readers=[account.member] if account is not None else [],
         )
 
 

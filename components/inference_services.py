@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 
 from components import triton_metrics as tm
 from components.gcp_catalog import GpuShare
+from components.gpu_placement import GpuPlacement
 from components.kserve_types import (
     AuthenticationRef,
     AutoScalingSpec,
@@ -113,8 +114,8 @@ class InferenceServicesArgs:
     per_gpu: GpuShare
     gpu_capacity: int
     """GPUs the pool can hold at its largest: decides whether a rollout may add a replica first."""
-    gpu_accelerator: str | None
-    """None on a cluster without GPUs."""
+    gpu: GpuPlacement | None
+    """Where GPU replicas run; None on a cluster without GPUs."""
     model_reader_email: pulumi.Input[str] | None
     """The GCP service account the `model-reader` Kubernetes account impersonates; None: no cloud access."""
     deployment_mode: str
@@ -129,6 +130,8 @@ class InferenceServicesArgs:
     wait_for_ready: bool = False
     """`pulumi up` waits until each InferenceService is Ready (or fails naming it)."""
     startup_timeout_seconds: int = 900
+    ephemeral_storage: str | None = None
+    """Local disk each replica requests (the model download); None: no request."""
 
     @classmethod
     def from_settings(
@@ -139,7 +142,8 @@ class InferenceServicesArgs:
         gpu_pool: GpuNodePool | None,
         model_access: ModelStorageAccess | None,
     ) -> InferenceServicesArgs:
-        pool = stack.gpu_node_pool
+        from settings.gpu_pool import gpu_capacity, gpu_placement
+
         # Created after (so deleted before) the controller whose finalizer they carry; and after the runtime,
         # the GPU nodes and their image grants.
         depends_on = [triton.runtime, kserve.controller]
@@ -157,14 +161,15 @@ class InferenceServicesArgs:
             ],
             runtime_name=RUNTIME_NAME,
             per_gpu=stack.replica_size,
-            gpu_capacity=pool.gpu_capacity if pool else 0,
-            gpu_accelerator=pool.accelerator_type if pool else None,
+            gpu_capacity=gpu_capacity(stack),
+            gpu=gpu_placement(stack),
+            ephemeral_storage=stack.triton.ephemeral_storage_or_default(stack.cluster.is_autopilot) or None,
             model_reader_email=model_access.email if model_access else None,
             deployment_mode=stack.kserve.deployment_mode,
             cluster_local=stack.kserve.ingress.class_name is None,
             depends_on=depends_on,
             grants_for=model_access.grants_for if model_access else None,
-            prometheus=ManagedPrometheus(stack.project, stack.cluster.name) if stack.on_gke else None,
+            prometheus=ManagedPrometheus(stack.project, stack.cluster.gke_name) if stack.on_gke else None,
             wait_for_ready=stack.kserve.wait_for_ready,
             startup_timeout_seconds=stack.triton.startup_timeout_seconds,
         )
@@ -231,7 +236,7 @@ def annotations(args: InferenceServicesArgs, service: InferenceServiceArgs) -> d
 
 
 def predictor(args: InferenceServicesArgs, service: InferenceServiceArgs) -> PredictorSpec:
-    gpus = service.gpus if args.gpu_accelerator else 0
+    gpus = service.gpus if args.gpu else 0
     spare = args.gpu_capacity - sum(s.min_replicas * s.gpus for s in args.services)
     return PredictorSpec(
         auto_scaling=autoscaling(args, service),
@@ -239,7 +244,8 @@ def predictor(args: InferenceServicesArgs, service: InferenceServiceArgs) -> Pre
         max_replicas=service.max_replicas,
         service_account_name=MODEL_READER_KSA,
         # An InferenceService's tolerations replace the runtime's (no merge key), so repeat the GPU one.
-        tolerations=[GPU_TOLERATION] if gpus else None,
+        tolerations=[GPU_TOLERATION] if gpus and args.gpu.tolerate_taint else None,
+        node_selector=args.gpu.replica_selector(gpus) if args.gpu else None,
         deployment_strategy=rollout_strategy(service, spare) if gpus else None,
         model=ModelSpec(
             model_format=ModelFormat(name=service.model_format, version=service.model_format_version),
@@ -249,7 +255,7 @@ def predictor(args: InferenceServicesArgs, service: InferenceServiceArgs) -> Pre
             storage_uri=service.storage_uri,
             # KServe defaults to v1, which Triton does not speak: no runtime would be found for onnx/tensorrt.
             protocol_version="v2",
-            resources=triton_resources(args.per_gpu.times(max(gpus, 1)), gpus),
+            resources=triton_resources(args.per_gpu.times(max(gpus, 1)), gpus, args.gpu, args.ephemeral_storage),
         ),
     )
 

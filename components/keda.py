@@ -71,11 +71,11 @@ class KedaArgs:
             version=stack.kserve.keda_version,
             system_node_selector=cluster.system_node_selector,
             protect=stack.kserve.protect_crds,
-            image_mirrors=image_cache.chart_mirrors if image_cache else None,
+            image_mirrors=image_cache.chart_mirrors if image_cache and stack.mirrors_chart_images else None,
             project=stack.project if stack.on_gke else None,
-            cluster_name=stack.cluster.name if stack.on_gke else None,
+            cluster_name=stack.cluster.gke_name if stack.on_gke else None,
             workload_pool_owner=cluster.workload_pool_owner,
-            depends_on=image_cache.pull_prerequisites if image_cache else [],
+            depends_on=image_cache.pull_prerequisites if image_cache and stack.mirrors_chart_images else [],
         )
 
 

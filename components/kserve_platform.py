@@ -112,8 +112,8 @@ class KServePlatformArgs:
             ingress_domain=kserve.ingress.domain,
             system_node_selector=cluster.system_node_selector,
             protect_crds=kserve.protect_crds,
-            image_mirrors=image_cache.chart_mirrors if image_cache else None,
-            depends_on=image_cache.pull_prerequisites if image_cache else [],
+            image_mirrors=image_cache.chart_mirrors if image_cache and stack.mirrors_chart_images else None,
+            depends_on=image_cache.pull_prerequisites if image_cache and stack.mirrors_chart_images else [],
             watched_crds=[keda],
         )
 

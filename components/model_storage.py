@@ -34,10 +34,9 @@ class ModelStorageAccessArgs:
 
     @classmethod
     def from_settings(cls, stack: StackSettings, cluster: GkeCluster) -> ModelStorageAccessArgs:
-        assert stack.cluster.name is not None
         return cls(
             project=stack.project,
-            cluster_name=stack.cluster.name,
+            cluster_name=stack.cluster.gke_name,
             buckets=list(stack.model_storage.buckets),
             namespaces=sorted({isvc.namespace for isvc in stack.inference_services}),
             workload_pool_owner=cluster.workload_pool_owner,

@@ -17,6 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.gcp_catalog import GpuShare
+from components.gpu_placement import GpuPlacement
 from components.image_cache import cached_image
 from components.kserve_types import ClusterServingRuntime, ServingRuntimeSpec, SupportedModelFormat
 from components.triton_metrics import TRITON_METRICS_ARGS
@@ -79,30 +80,37 @@ class TritonRuntimeArgs:
     """A pinned Triton image, e.g. nvcr.io/nvidia/tritonserver:25.01-py3."""
     per_gpu: GpuShare
     """The CPU and memory one GPU of the pool's machine comes with: the default for one replica."""
-    accelerator: str | None
-    """The GPU model (GKE accelerator label) replicas must run on; None for CPU-only clusters."""
+    gpu: GpuPlacement | None
+    """Where GPU replicas run; None for a cluster without GPUs (Triton on the CPU)."""
     shm_size: str
     startup_timeout_seconds: int
     """How long a replica may take to load its models before Kubernetes restarts it."""
     kserve_controller: pulumi.Resource
     """KServe's validating webhook admits runtimes, so the controller must be up first."""
+    ephemeral_storage: str | None = None
+    """Local disk each replica requests (the model download); None: no request."""
 
     @classmethod
     def from_settings(
         cls, stack: StackSettings, image_cache: ImageCache | None, kserve_controller: pulumi.Resource
     ) -> TritonRuntimeArgs:
         """triton.image as the nodes pull it: through the image cache when it is on."""
+        from settings.gpu_pool import gpu_placement
+
         return cls(
             image=cached_image(stack.triton.image, image_cache.prefix) if image_cache else stack.triton.image,
             per_gpu=stack.replica_size,
-            accelerator=stack.gpu_node_pool.accelerator_type if stack.gpu_node_pool else None,
+            gpu=gpu_placement(stack),
+            ephemeral_storage=stack.triton.ephemeral_storage_or_default(stack.cluster.is_autopilot) or None,
             shm_size=stack.triton.shm_size,
             startup_timeout_seconds=stack.triton.startup_timeout_seconds,
             kserve_controller=kserve_controller,
         )
 
 
-def triton_resources(share: GpuShare, gpus: int) -> k8s.core.v1.ResourceRequirementsArgs:
+def triton_resources(
+    share: GpuShare, gpus: int, gpu: GpuPlacement | None = None, ephemeral_storage: str | None = None
+) -> k8s.core.v1.ResourceRequirementsArgs:
     """CPU requested without a limit, memory and GPUs requested at their limit.
 
     - No CPU limit: a limit is enforced by CFS throttling, which stretches a multi-threaded server's tail
@@ -114,6 +122,10 @@ def triton_resources(share: GpuShare, gpus: int) -> k8s.core.v1.ResourceRequirem
     """
     requests = {"cpu": f"{share.cpu_millis}m", "memory": f"{share.memory_mib}Mi"}
     limits = {"memory": f"{share.memory_mib}Mi"}
+    if gpu is not None and gpu.cpu_limit:  # Autopilot places and bills by requests: no burst beyond them
+        limits["cpu"] = requests["cpu"]
+    if ephemeral_storage:  # the model download's disk (Autopilot gives 1Gi unless asked)
+        requests["ephemeral-storage"] = limits["ephemeral-storage"] = ephemeral_storage
     if gpus:
         requests[GPU_RESOURCE] = limits[GPU_RESOURCE] = str(gpus)
     return k8s.core.v1.ResourceRequirementsArgs(requests=requests, limits=limits)
@@ -140,7 +152,7 @@ def triton_container(args: TritonRuntimeArgs) -> k8s.core.v1.ContainerArgs:
             k8s.core.v1.ContainerPortArgs(name="grpc", container_port=GRPC_PORT, protocol="TCP"),
             k8s.core.v1.ContainerPortArgs(name="metrics", container_port=METRICS_PORT, protocol="TCP"),
         ],
-        resources=triton_resources(args.per_gpu, 1 if args.accelerator else 0),
+        resources=triton_resources(args.per_gpu, 1 if args.gpu else 0, args.gpu, args.ephemeral_storage),
         # Triton answers ready only once its models are loaded; until then the startup probe holds off
         # the liveness probe, so a slow load is not mistaken for a hung server.
         startup_probe=_http_probe("/v2/health/ready", math.ceil(args.startup_timeout_seconds / PROBE_PERIOD_SECONDS)),
@@ -171,8 +183,9 @@ def runtime_spec(args: TritonRuntimeArgs) -> ServingRuntimeSpec:
                 name="dshm", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(medium="Memory", size_limit=args.shm_size)
             )
         ],
-        node_selector={"cloud.google.com/gke-accelerator": args.accelerator} if args.accelerator else None,
-        tolerations=[GPU_TOLERATION] if args.accelerator else None,
+        # Where every replica's GPUs are, unless each InferenceService selects its own (Autopilot: by count).
+        node_selector=dict(args.gpu.node_selector) if args.gpu and not args.gpu.per_replica else None,
+        tolerations=[GPU_TOLERATION] if args.gpu and args.gpu.tolerate_taint else None,
     )
 
 

@@ -192,7 +192,30 @@ class Mocks(pulumi.runtime.Mocks):
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token == "gcp:container/getCluster:getCluster":
+            return existing_gke_cluster(args.args)
         return {}
+
+
+EXISTING_CLUSTER_OVERRIDES: dict[str, dict[str, Any]] = {}
+"""Cluster name -> fields that replace the mock's answer (tests describe a cluster without Workload Identity,
+or an Autopilot one, by name)."""
+
+
+def existing_gke_cluster(query: dict[str, Any]) -> dict[str, Any]:
+    """What `gcp.container.get_cluster` answers for an existing GKE cluster: a Standard cluster with Workload
+    Identity, as the GKE API describes one (the fields this program reads)."""
+    project = query.get("project", "proj")
+    return {
+        "name": query["name"],
+        "location": query.get("location"),
+        "project": project,
+        "endpoint": "198.51.100.20",
+        "masterAuths": [{"clusterCaCertificate": "RVhJU1RJTkctQ0E=", "clientCertificate": "", "clientKey": ""}],
+        "workloadIdentityConfigs": [{"workloadPool": f"{project}.svc.id.goog"}],
+        "enableAutopilot": False,
+        **EXISTING_CLUSTER_OVERRIDES.get(query["name"], {}),
+    }
 
 
 @dataclass(frozen=True)

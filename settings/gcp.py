@@ -46,11 +46,11 @@ def stack_problems(stack: StackSettings) -> list[Problem]:
     if not stack.on_gke:
         return []
     problems = []
-    if stack.gcp.project is None:
+    existing = stack.cluster.existing
+    if stack.gcp.project is None and (existing is None or existing.project is None):
         problems.append(Problem("gcp:project", MISSING, f"is required for a GKE cluster: {SET_PROJECT_HINT}"))
-    location = stack.cluster.location
+    setting = "cluster.existing.location" if existing is not None else "cluster.location"
+    location = existing.location if existing is not None else stack.cluster.location
     if stack.gcp.region is not None and location is not None and stack.cluster.region != stack.gcp.region:
-        problems.append(
-            Problem("cluster.location", location, f"must be gcp:region ({stack.gcp.region}) or one of its zones")
-        )
+        problems.append(Problem(setting, location, f"must be gcp:region ({stack.gcp.region}) or one of its zones"))
     return problems

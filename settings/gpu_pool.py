@@ -9,12 +9,37 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, field_validator, model_validator
 
 from components import gcp_catalog
+from components import gpu_placement as gpu_placement_module
+from components.gpu_placement import GpuPlacement
 from settings.base import MISSING, Count, Flag, Problem, Settings, Text, raise_if
+
+AUTOPILOT_CAPACITY = 1_000_000
+"""Autopilot provisions a node per pending GPU Pod: a rollout may always start the new replica first."""
 
 if TYPE_CHECKING:
     from settings.stack import StackSettings
 
 DISK_IMAGE = re.compile(r"^(projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/)?global/images/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+class GpuSharingSettings(Settings):
+    """GPU time-sharing: each GPU serves several replicas, one `nvidia.com/gpu` slot each, its memory unisolated."""
+
+    strategy: Literal["TIME_SHARING", "MPS"] = "TIME_SHARING"
+    """TIME_SHARING (GKE >= 1.23.7-gke.1400). MPS is refused: it needs hostIPC on the Pod, which Pod Security
+    'restricted' (the model namespaces' profile) forbids."""
+    clients_per_gpu: Count = Field(ge=2, le=48)
+    """Replicas that share one GPU (2-48): each gets this share of the GPU's node CPU and memory."""
+
+    @field_validator("strategy")
+    @classmethod
+    def _no_mps(cls, strategy: str) -> str:
+        if strategy == "MPS":
+            raise ValueError(
+                "MPS is not supported here: GKE's MPS clients share the GPU's MPS daemon through IPC (hostIPC on "
+                "the Pod), which Pod Security 'restricted' forbids on the model namespaces; use TIME_SHARING"
+            )
+        return strategy
 
 
 class GpuNodePoolSettings(Settings):
@@ -41,6 +66,8 @@ class GpuNodePoolSettings(Settings):
     secondary_boot_disk: Text | None = None
     """Disk image with the Triton image preloaded (global/images/NAME or projects/P/global/images/NAME),
     attached in container-image-cache mode; needs imageCache."""
+    sharing: GpuSharingSettings | None = None
+    """Share each GPU between several replicas (time-sharing): for small models that leave most of a GPU idle."""
 
     @field_validator("secondary_boot_disk")
     @classmethod
@@ -60,9 +87,13 @@ class GpuNodePoolSettings(Settings):
         return machine.builtin_count if machine and machine.builtin_accelerator else 1
 
     @property
+    def clients_per_gpu(self) -> int:
+        return self.sharing.clients_per_gpu if self.sharing else 1
+
+    @property
     def gpu_capacity(self) -> int:
-        """GPUs the pool holds at its largest."""
-        return self.max_nodes * self.gpus_per_node
+        """GPU slots (`nvidia.com/gpu`) the pool holds at its largest: GPUs x shared clients."""
+        return self.max_nodes * self.gpus_per_node * self.clients_per_gpu
 
     @model_validator(mode="after")
     def _pairing(self) -> GpuNodePoolSettings:
@@ -120,6 +151,39 @@ def pairing_problems(pool: GpuNodePoolSettings) -> list[Problem]:
     return []
 
 
+def sharing_labels(pool: GpuNodePoolSettings) -> dict[str, str]:
+    """The labels GKE puts on time-shared GPU nodes, which a replica must select (GKE docs, "About GPU sharing
+    strategies": both labels, on user-created pools `time-sharing` and the client count)."""
+    if pool.sharing is None:
+        return {}
+    return {
+        gpu_placement_module.SHARING_STRATEGY_LABEL: pool.sharing.strategy.lower().replace("_", "-"),
+        gpu_placement_module.SHARED_CLIENTS_LABEL: str(pool.sharing.clients_per_gpu),
+    }
+
+
+def gpu_placement(stack: StackSettings) -> GpuPlacement | None:
+    """Where this stack's GPU replicas run (None: no GPUs, Triton on the CPU)."""
+    pool, existing, autopilot = stack.gpu_node_pool, stack.cluster.existing, stack.cluster.autopilot
+    if pool is not None:
+        return GpuPlacement.gke_pool(pool.accelerator_type, sharing_labels(pool))
+    if existing is not None and existing.gpu_nodes is not None:
+        nodes = existing.gpu_nodes
+        return GpuPlacement.existing_nodes(nodes.accelerator_label, nodes.accelerator_type, nodes.tainted)
+    if stack.cluster.is_autopilot and autopilot is not None and autopilot.accelerator_type is not None:
+        return GpuPlacement.autopilot(autopilot.accelerator_type, autopilot.spot)
+    return None
+
+
+def gpu_capacity(stack: StackSettings) -> int:
+    """GPU slots the replicas can have at most: the pool's; unbounded (0 means "unknown": no surge) elsewhere."""
+    if stack.gpu_node_pool is not None:
+        return stack.gpu_node_pool.gpu_capacity
+    if stack.cluster.is_autopilot:
+        return AUTOPILOT_CAPACITY
+    return 0
+
+
 GCLOUD_ZONES_HINT = "check with `gcloud compute accelerator-types list --filter=zone~^{region}`"
 
 
@@ -172,12 +236,13 @@ def zone_problems(stack: StackSettings, pool: GpuNodePoolSettings) -> list[Probl
                 f"no zone of {region} offers it ({hint}); choose another GPU or region",
             )
         )
-    elif not stack.cluster.is_regional and stack.cluster.location not in zones:
+    elif not stack.cluster.is_regional and stack.cluster.gke_location not in zones:
+        setting = "cluster.existing.location" if stack.cluster.existing else "cluster.location"
         problems.append(
             Problem(
-                "cluster.location",
-                stack.cluster.location,
-                f"this zonal cluster's GPU nodes would be in {stack.cluster.location}, which does not offer "
+                setting,
+                stack.cluster.gke_location,
+                f"this zonal cluster's GPU nodes would be in {stack.cluster.gke_location}, which does not offer "
                 f"{pool.accelerator_type}: {has} (or set gpuNodePool.zones)",
             )
         )
@@ -186,16 +251,29 @@ def zone_problems(stack: StackSettings, pool: GpuNodePoolSettings) -> list[Probl
 
 def stack_problems(stack: StackSettings) -> list[Problem]:
     pool = stack.gpu_node_pool
-    if not stack.on_gke:
-        if pool is not None:
-            return [
-                Problem(
-                    "gpuNodePool", pool, "an existing cluster gets no GKE node pool; remove it, or cluster.existing"
-                )
-            ]
-        return []
+    if pool is not None and not stack.on_gke:
+        return [
+            Problem(
+                "gpuNodePool",
+                pool,
+                "a cluster reached by kubeconfig context gets no GKE node pool (an existing cluster: no GKE node pool "
+                "from this program); describe the GPU nodes it has in cluster.existing.gpuNodes, or give the "
+                "existing GKE cluster's name and location",
+            )
+        ]
+    if pool is not None and stack.cluster.is_autopilot:
+        return [
+            Problem(
+                "gpuNodePool",
+                pool,
+                "Autopilot provisions the nodes itself: remove it, and give the GPU in "
+                "cluster.autopilot.acceleratorType",
+            )
+        ]
     if pool is None:
-        return [Problem("gpuNodePool", MISSING, "is required for a GKE cluster")]
+        if stack.manages_cluster and not stack.cluster.is_autopilot:
+            return [Problem("gpuNodePool", MISSING, "is required for a GKE Standard cluster this program creates")]
+        return []
     problems = zone_problems(stack, pool)
     budget = gcp_catalog.node_budget(pool.machine_type, pool.gpus_per_node, image_streaming=stack.image_cache_on)
     if not pairing_problems(pool) and not budget.has_room:
@@ -217,6 +295,26 @@ def stack_problems(stack: StackSettings) -> list[Problem]:
                 "needs image streaming, which comes with imageCache: turn imageCache.enabled on",
             )
         )
+    if pool.sharing is not None and pool.gpus_per_node * pool.sharing.clients_per_gpu > 1:
+        for index, isvc in enumerate(stack.inference_services):
+            if isvc.gpus > 1:
+                problems.append(
+                    Problem(
+                        f"inferenceServices[{index}].gpus",
+                        isvc.gpus,
+                        "a time-shared pool gives each replica one shared GPU slot: GKE rejects more than one "
+                        "nvidia.com/gpu per container there",
+                    )
+                )
+            if isvc.scaling is not None and isvc.scaling.signal == "gpuUtilization":
+                problems.append(
+                    Problem(
+                        f"inferenceServices[{index}].autoscaling.signal",
+                        "gpuUtilization",
+                        "GPU metrics are per physical GPU, not per time-shared replica: scale on queueTime or "
+                        "requestRate",
+                    )
+                )
     if stack.production and pool.spot:
         problems.append(Problem("gpuNodePool.spot", True, "production GPUs must be on-demand (spot is preempted)"))
     return problems

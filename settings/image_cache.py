@@ -35,4 +35,14 @@ class ImageCacheSettings(Settings):
 def stack_problems(stack: StackSettings) -> list[Problem]:
     if not stack.on_gke and stack.image_cache.enabled:
         return [Problem("imageCache.enabled", True, "the image cache is an Artifact Registry proxy for GKE nodes")]
+    existing = stack.cluster.existing
+    if stack.image_cache.enabled and existing is not None and existing.gpu_nodes is not None:
+        return [
+            Problem(
+                "imageCache.enabled",
+                True,
+                "the cluster's own GPU nodes run as accounts this program does not grant read access to the proxy: "
+                "leave it off (or give those accounts roles/artifactregistry.reader yourself and pull through it)",
+            )
+        ]
     return []

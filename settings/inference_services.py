@@ -10,6 +10,8 @@ from pydantic import Field, field_validator, model_validator
 from components import triton_catalog
 from components.triton_runtime import formats_served
 from settings.base import DNS_LABEL, IMAGE_TAG, Count, Number, Problem, Settings, Text, raise_if
+from settings.cluster import AUTOPILOT_GPU_COUNTS
+from settings.gpu_pool import gpu_placement
 from settings.triton import compute_capability_problem, image_release, too_old_for_the_runtime, with_tag
 
 if TYPE_CHECKING:
@@ -183,6 +185,48 @@ class InferenceServiceSettings(Settings):
         return self.storage_uri.removeprefix("gs://").split("/", 1)[0]
 
 
+def gpu_problems(stack: StackSettings, isvc: InferenceServiceSettings, where: str) -> list[Problem]:
+    """Whether the GPUs a replica asks for exist where it will run, in a count a node (or Autopilot) offers."""
+    placement, pool, existing = gpu_placement(stack), stack.gpu_node_pool, stack.cluster.existing
+    setting = f"{where}.gpus"
+    if placement is None:
+        if isvc.gpus:
+            return [
+                Problem(
+                    setting,
+                    isvc.gpus,
+                    "this cluster has no GPU pool, and no GPUs are described (gpuNodePool, cluster.existing.gpuNodes "
+                    "or cluster.autopilot.acceleratorType): set gpus: 0 (Triton runs on the CPU)",
+                )
+            ]
+        return []
+    if isvc.gpus == 0 and not placement.per_replica:
+        return [Problem(setting, 0, "must be at least 1: this stack serves models on its GPU pool")]
+    if pool is not None and isvc.gpus > pool.gpus_per_node:
+        return [
+            Problem(
+                setting,
+                isvc.gpus,
+                f"one {pool.machine_type} node has {pool.gpus_per_node} GPU(s); a replica cannot span nodes",
+            )
+        ]
+    if existing is not None and existing.gpu_nodes is not None and isvc.gpus > existing.gpu_nodes.gpus_per_node:
+        nodes = existing.gpu_nodes
+        return [Problem(setting, isvc.gpus, f"the cluster's GPU nodes have {nodes.gpus_per_node} GPU(s) each")]
+    autopilot = stack.cluster.autopilot
+    if placement.per_replica and isvc.gpus and autopilot is not None and autopilot.accelerator_type is not None:
+        counts = AUTOPILOT_GPU_COUNTS[autopilot.accelerator_type]
+        if isvc.gpus not in counts:
+            return [
+                Problem(
+                    setting,
+                    isvc.gpus,
+                    f"Autopilot gives a Pod {' or '.join(map(str, counts))} {autopilot.accelerator_type} GPUs",
+                )
+            ]
+    return []
+
+
 def autoscaling_problems(stack: StackSettings, isvc: InferenceServiceSettings, where: str) -> list[Problem]:
     """KServe's and KEDA's rules, refused here rather than by KServe's webhook or a silent non-scaling."""
     problems, setting = [], f"{where}.autoscaling"
@@ -261,22 +305,7 @@ def stack_problems(stack: StackSettings) -> list[Problem]:
         if (isvc.namespace, isvc.name) in seen:
             problems.append(Problem(f"{where}.name", isvc.name, f"is already used in namespace {isvc.namespace}"))
         seen.add((isvc.namespace, isvc.name))
-        if not stack.on_gke and isvc.gpus:
-            problems.append(
-                Problem(
-                    f"{where}.gpus", isvc.gpus, "this cluster has no GPU pool: set gpus: 0 (Triton runs on the CPU)"
-                )
-            )
-        if pool is not None and isvc.gpus == 0:
-            problems.append(Problem(f"{where}.gpus", 0, "must be at least 1: this stack serves models on its GPU pool"))
-        if pool is not None and isvc.gpus > pool.gpus_per_node:
-            problems.append(
-                Problem(
-                    f"{where}.gpus",
-                    isvc.gpus,
-                    f"one {pool.machine_type} node has {pool.gpus_per_node} GPU(s); a replica cannot span nodes",
-                )
-            )
+        problems += gpu_problems(stack, isvc, where)
         if isvc.bucket is not None and isvc.bucket not in stack.model_storage.readable:
             problems.append(
                 Problem(

@@ -66,7 +66,8 @@ class StackSettings(Settings):
     def _existing_cluster_ignores_gcp(cls, raw: Any) -> Any:
         """gcp:* may be inherited (an environment, a template): a cluster from a kubeconfig context has no use
         for them, so they are neither required nor checked there."""
-        if isinstance(raw, dict) and isinstance(raw.get("cluster"), dict) and raw["cluster"].get("existing"):
+        existing = raw.get("cluster", {}).get("existing") if isinstance(raw, dict) else None
+        if isinstance(raw.get("cluster"), dict) and isinstance(existing, dict) and "context" in existing:
             return {key: value for key, value in raw.items() if key != "gcp"}
         return raw
 
@@ -77,11 +78,38 @@ class StackSettings(Settings):
 
     @property
     def on_gke(self) -> bool:
+        """A GKE cluster, created or existing: GCP resources, Workload Identity and Managed Prometheus."""
+        return self.cluster.existing is None or self.cluster.existing.is_gke
+
+    @property
+    def manages_cluster(self) -> bool:
+        """The cluster is this program's (created, protected, and one day deleted, by it)."""
         return self.cluster.existing is None
 
     @property
+    def private_nodes(self) -> bool:
+        """Whether the cluster this program creates has private nodes (off for clusters it does not create)."""
+        if not self.manages_cluster:
+            return False
+        return self.cluster.private_nodes if self.cluster.private_nodes is not None else self.production
+
+    @property
     def image_cache_on(self) -> bool:
-        return self.image_cache.enabled if self.image_cache.enabled is not None else self.on_gke
+        """On by default for clusters this program creates; an existing GKE cluster's own nodes may not read it."""
+        return self.image_cache.enabled if self.image_cache.enabled is not None else self.manages_cluster
+
+    @property
+    def mirrors_chart_images(self) -> bool:
+        """cert-manager's, KServe's and KEDA's images through the proxies: only where this program's node
+        accounts (which it grants read access) run them."""
+        return self.image_cache_on and self.manages_cluster
+
+    @property
+    def pulls_from_outside_google(self) -> bool:
+        """Whether some node pulls from the internet: images without the proxies, or a model over https://,
+        hf:// or s3:// (gs:// and Artifact Registry are reached through Private Google Access)."""
+        schemes = {isvc.storage_uri.partition("://")[0] for isvc in self.inference_services}
+        return not self.mirrors_chart_images or bool(schemes & {"https", "hf", "s3"})
 
     @property
     def replica_size(self) -> gcp_catalog.GpuShare:
@@ -90,8 +118,11 @@ class StackSettings(Settings):
 
     @property
     def project(self) -> str:
-        assert self.gcp.project is not None  # required on GKE by gcp.stack_problems
-        return self.gcp.project
+        """The cluster's project: an existing GKE cluster's own, else gcp:project."""
+        existing = self.cluster.existing
+        project = existing.project if existing is not None and existing.project else self.gcp.project
+        assert project is not None  # required on GKE by gcp.stack_problems
+        return project
 
 
 PROJECT_KEYS = tuple(field.alias or name for name, field in StackSettings.model_fields.items() if name != "gcp")

@@ -25,6 +25,7 @@ from settings.base import (
 if TYPE_CHECKING:
     from settings.stack import StackSettings
 
+AUTOPILOT_EPHEMERAL_STORAGE = "10Gi"
 SUMMARIES_SINCE = "23.05"
 """Triton's --metrics-config=summary_latencies (core commit b699ace, branch r23.05)."""
 CPU_ONLY_REPLICA = gcp_catalog.GpuShare(cpu_millis=1000, memory_mib=2048)
@@ -53,6 +54,10 @@ class TritonSettings(Settings):
     memory: Text | None = None
     """Memory per GPU of a replica (per replica without GPUs), e.g. 16Gi. Default: one GPU's share of the GPU
     machine, or 2Gi on a cluster without GPUs."""
+    ephemeral_storage: Text | None = None
+    """Local disk a replica requests (the storage initializer downloads the model there). Default: unset
+    (the node's disk) on Standard; 10Gi on Autopilot, which otherwise gives 1Gi: set it to the model's size
+    plus 1Gi."""
 
     @field_validator("cpu")
     @classmethod
@@ -91,9 +96,19 @@ class TritonSettings(Settings):
             raise ValueError("must be a Kubernetes quantity such as 512Mi or 2Gi")
         return size
 
+    @field_validator("ephemeral_storage")
+    @classmethod
+    def _storage(cls, size: str | None) -> str | None:
+        if size is not None and not QUANTITY.match(size):
+            raise ValueError("must be a Kubernetes quantity such as 10Gi")
+        return size
+
     @property
     def digest_pinned(self) -> bool:
         return split_image(self.image)[2] is not None
+
+    def ephemeral_storage_or_default(self, autopilot: bool) -> str:
+        return self.ephemeral_storage or (AUTOPILOT_EPHEMERAL_STORAGE if autopilot else "")
 
 
 def with_tag(image: str, tag: str) -> str:
@@ -122,10 +137,31 @@ def default_share(stack: StackSettings) -> gcp_catalog.GpuShare:
     """What one GPU of the pool's machine comes with (a replica's size on a cluster without GPUs): what is left
     of a real node after the kernel, GKE's reservations (image streaming's too), the eviction threshold, GKE's
     DaemonSets and some headroom (components/gcp_catalog.py, `node_budget`)."""
-    pool = stack.gpu_node_pool
-    if pool is None:
-        return CPU_ONLY_REPLICA
-    return gcp_catalog.gpu_share(pool.machine_type, pool.gpus_per_node, image_streaming=stack.image_cache_on)
+    pool, existing, autopilot = stack.gpu_node_pool, stack.cluster.existing, stack.cluster.autopilot
+    if pool is not None:
+        share = gcp_catalog.gpu_share(pool.machine_type, pool.gpus_per_node, image_streaming=stack.image_cache_on)
+        clients = pool.clients_per_gpu  # a time-shared GPU's node is shared by its clients too
+        return gcp_catalog.GpuShare(share.cpu_millis // clients // 100 * 100, share.memory_mib // clients // 256 * 256)
+    if existing is not None and existing.gpu_nodes is not None and existing.gpu_nodes.machine_type:
+        nodes = existing.gpu_nodes
+        if nodes.machine_type in gcp_catalog.MACHINE_TYPES:
+            return gcp_catalog.gpu_share(nodes.machine_type, nodes.gpus_per_node)  # image streaming assumed: smaller
+    if stack.cluster.is_autopilot and autopilot is not None and autopilot.accelerator_type is not None:
+        return gcp_catalog.autopilot_share(autopilot.accelerator_type)[0]
+    return CPU_ONLY_REPLICA
+
+
+def most_per_gpu(stack: StackSettings) -> gcp_catalog.GpuShare | None:
+    """The most CPU and memory a replica may request per GPU, where the program knows it."""
+    autopilot = stack.cluster.autopilot
+    if stack.cluster.is_autopilot and autopilot is not None and autopilot.accelerator_type is not None:
+        return gcp_catalog.autopilot_share(autopilot.accelerator_type)[1]
+    if stack.gpu_node_pool is not None:
+        return default_share(stack)
+    existing = stack.cluster.existing
+    if existing is not None and existing.gpu_nodes is not None and existing.gpu_nodes.machine_type:
+        return default_share(stack)
+    return None
 
 
 def compute_capability_problem(stack: StackSettings, image: str, setting: str, value: str) -> Problem | None:
@@ -173,6 +209,9 @@ def stack_problems(stack: StackSettings) -> list[Problem]:
     old_image = too_old_for_the_runtime(triton.image)
     if old_image:
         problems.append(Problem("triton.image", triton.image, old_image))
+    share = most_per_gpu(stack)
+    if share is not None:
+        problems += size_problems(triton, share)
     if stack.gpu_node_pool is None:
         return problems
     old_gpu = compute_capability_problem(
@@ -180,13 +219,15 @@ def stack_problems(stack: StackSettings) -> list[Problem]:
     )
     if old_gpu:
         problems.append(old_gpu)
-    share = default_share(stack)
+    return problems
+
+
+def size_problems(triton: TritonSettings, share: gcp_catalog.GpuShare) -> list[Problem]:
+    problems = []
     if triton.cpu and cpu_millis(triton.cpu) > share.cpu_millis:
-        problems.append(
-            Problem("triton.cpu", triton.cpu, f"one GPU of the pool's machine comes with {share.cpu_millis}m")
-        )
+        problems.append(Problem("triton.cpu", triton.cpu, f"one GPU of the GPU nodes comes with {share.cpu_millis}m"))
     if triton.memory and memory_mib(triton.memory) > share.memory_mib:
         problems.append(
-            Problem("triton.memory", triton.memory, f"one GPU of the pool's machine comes with {share.memory_mib}Mi")
+            Problem("triton.memory", triton.memory, f"one GPU of the GPU nodes comes with {share.memory_mib}Mi")
         )
     return problems

@@ -72,7 +72,7 @@ def triton_runtime_container():
         TritonRuntimeArgs(
             image="nvcr.io/nvidia/tritonserver:25.01-py3",
             per_gpu=GpuShare(1000, 2048),
-            accelerator=None,
+            gpu=None,
             shm_size="1Gi",
             startup_timeout_seconds=900,
             kserve_controller=None,

@@ -194,7 +194,7 @@ REFUSALS: dict[str, tuple[Mutation, str, str]] = {
     "a misspelt cluster setting": (
         _set("cluster", deletionProtecton=False),
         "cluster.deletionProtecton",
-        "known: name",
+        "did you mean deletionProtection?",
     ),
     "system minNodes above maxNodes": (
         _set("cluster", systemNodePool={"minNodes": 4, "maxNodes": 2}),
@@ -345,7 +345,11 @@ REFUSALS: dict[str, tuple[Mutation, str, str]] = {
         "gcp:project",
         "required for a GKE cluster",
     ),
-    "a GKE stack without a GPU pool": (_drop("kserve-triton:gpuNodePool"), "gpuNodePool", "required for a GKE cluster"),
+    "a GKE stack without a GPU pool": (
+        _drop("kserve-triton:gpuNodePool"),
+        "gpuNodePool",
+        "required for a GKE Standard",
+    ),
     "a GKE cluster without a name": (_without("cluster", "name"), "cluster.name", "is required"),
     "more CPU than a GPU comes with": (_set("triton", cpu="16"), "triton.cpu", "6900m"),
     "a CPU quantity that is not one": (_set("triton", cpu="two"), "triton.cpu", "CPU quantity"),

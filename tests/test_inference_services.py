@@ -9,6 +9,7 @@ from kserve_selection import NoRuntimeError, select
 from schemas import builtin_errors, crd_errors
 
 from components.gcp_catalog import GpuShare
+from components.gpu_placement import GpuPlacement
 from components.inference_services import InferenceServiceArgs, InferenceServices, InferenceServicesArgs
 from components.triton_runtime import TritonRuntime, TritonRuntimeArgs
 from conftest import shared_dir, shared_missing
@@ -36,7 +37,10 @@ def service(name: str, model_format: str = "onnx", **overrides) -> InferenceServ
     return InferenceServiceArgs(**values)
 
 
-def build(harness, services, gpu_capacity=4, accelerator="nvidia-l4", cluster_local=True):
+L4_POOL = GpuPlacement.gke_pool("nvidia-l4")
+
+
+def build(harness, services, gpu_capacity=4, gpu=L4_POOL, cluster_local=True):
     def program():
         provider = k8s.Provider("cluster", kubeconfig="{}")
         controller = k8s.helm.v3.Release(
@@ -47,7 +51,7 @@ def build(harness, services, gpu_capacity=4, accelerator="nvidia-l4", cluster_lo
             TritonRuntimeArgs(
                 image="nvcr.io/nvidia/tritonserver:25.01-py3",
                 per_gpu=SHARE,
-                accelerator=accelerator,
+                gpu=gpu,
                 shm_size="1Gi",
                 startup_timeout_seconds=900,
                 kserve_controller=controller,
@@ -61,7 +65,7 @@ def build(harness, services, gpu_capacity=4, accelerator="nvidia-l4", cluster_lo
                 runtime_name="kserve-tritonserver",
                 per_gpu=SHARE,
                 gpu_capacity=gpu_capacity,
-                gpu_accelerator=accelerator,
+                gpu=gpu,
                 model_reader_email="cluster-models@my-project.iam.gserviceaccount.com",
                 deployment_mode="Standard",
                 cluster_local=cluster_local,
@@ -174,7 +178,7 @@ def test_services_wait_for_runtime_controller_namespace_and_account(declared):
 
 
 def test_cpu_only_clusters_request_no_gpus(pulumi_mocks):
-    monitor = build(pulumi_mocks, [service("cpu")], accelerator=None, gpu_capacity=0)
+    monitor = build(pulumi_mocks, [service("cpu")], gpu=None, gpu_capacity=0)
     predictor = isvc(monitor, "cpu").inputs["spec"]["predictor"]
     assert "nvidia.com/gpu" not in predictor["model"]["resources"]["limits"]
     assert "tolerations" not in predictor

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from schemas import crd_errors
 
 from components.gcp_catalog import GpuShare
+from components.gpu_placement import GpuPlacement
 from components.kserve_types import ServingRuntimeSpec, SupportedModelFormat
 from components.triton_runtime import TritonRuntime, TritonRuntimeArgs
 from conftest import shared_dir, shared_missing
@@ -21,7 +22,7 @@ def runtime_args(controller, **overrides) -> TritonRuntimeArgs:
     values = dict(
         image="nvcr.io/nvidia/tritonserver:25.01-py3",
         per_gpu=GpuShare(cpu_millis=7300, memory_mib=27392),
-        accelerator="nvidia-l4",
+        gpu=GpuPlacement.gke_pool("nvidia-l4"),
         shm_size="2Gi",
         startup_timeout_seconds=600,
         kserve_controller=controller,
@@ -156,7 +157,7 @@ def test_a_replica_requests_one_gpu_with_its_share_and_is_never_cpu_throttled(ru
 
 
 def test_cpu_only_clusters_get_no_gpu_request_selector_or_toleration(pulumi_mocks):
-    runtime = build(pulumi_mocks, accelerator=None)
+    runtime = build(pulumi_mocks, gpu=None)
     assert "nvidia.com/gpu" not in container(runtime)["resources"]["limits"]
     assert "nodeSelector" not in runtime.inputs["spec"]
     assert "tolerations" not in runtime.inputs["spec"]
