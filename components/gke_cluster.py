@@ -244,15 +244,10 @@ class GkeCluster(pulumi.ComponentResource):
             ),
         )
 
-        self.register_outputs(
-            {
-                "name": self.name,
-                "location": self.location,
-                "endpoint": self.cluster.endpoint,
-                "kubeconfig": self.kubeconfig,
-                "systemPoolName": self.system_pool.name if self.system_pool else None,
-            }
-        )
+        outputs = {"name": self.name, "location": self.location, "endpoint": self.cluster.endpoint}
+        if self.system_pool is not None:
+            outputs["systemPoolName"] = self.system_pool.name
+        self.register_outputs({**outputs, "kubeconfig": self.kubeconfig})
 
     def _system_pool(self, name: str, args: GkeClusterArgs) -> C.NodePool:
         assert self.system_node_selector is not None

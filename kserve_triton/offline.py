@@ -259,11 +259,10 @@ class OfflineRun:
             exported = pulumi.runtime.get_root_resource().outputs
             names = sorted(exported)
             values = [pulumi.Output.from_input(exported[n]) for n in names]
-            secrets = [v.is_secret() for v in values]
 
             async def collect():
-                for name, value, secret in zip(names, values, secrets, strict=True):
-                    self.exports[name] = Export(await value.future(), await secret)
+                for name, value in zip(names, values, strict=True):
+                    self.exports[name] = Export(await value.future(), await value.is_secret())
 
             return pulumi.Output.from_input(asyncio.ensure_future(collect()))
 

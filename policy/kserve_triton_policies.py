@@ -30,6 +30,7 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 CLUSTER = "gcp:container/cluster:Cluster"
 NODE_POOL = "gcp:container/nodePool:NodePool"
 GPU = "nvidia.com/gpu"
+AUTOPILOT_GPU_COUNT = "cloud.google.com/gke-accelerator-count"
 PRODUCTION_LABEL = "kserve-triton-production"
 DEFAULT_MAX_GPU_NODES = 32
 
@@ -166,6 +167,8 @@ def _gpu_toleration(args: ResourceValidationArgs, report: ReportViolation) -> No
         limits = (container.get("resources") or {}).get("limits") or {}
         if str(limits.get(GPU, "0")) in ("0", ""):
             continue
+        if AUTOPILOT_GPU_COUNT in (pod.get("nodeSelector") or {}):
+            continue  # Autopilot adds the toleration to a Pod that selects a GPU count (GKE docs, Autopilot GPUs)
         tolerated = any(
             t.get("key") == GPU
             and t.get("effect") in (None, "", "NoSchedule")
@@ -232,6 +235,12 @@ def _shielded_nodes(args: ResourceValidationArgs, report: ReportViolation) -> No
 
 
 def _no_default_compute_account(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type == CLUSTER and args.props.get("enableAutopilot"):
+        defaults = (args.props.get("clusterAutoscaling") or {}).get("autoProvisioningDefaults") or {}
+        account = defaults.get("serviceAccount")
+        if not account or account == "default" or str(account).endswith("-compute@developer.gserviceaccount.com"):
+            report("Autopilot's nodes must run as a dedicated service account (autoProvisioningDefaults)", None)
+        return
     if args.resource_type == CLUSTER and args.props.get("nodeConfig") is None:
         if not args.props.get("removeDefaultNodePool"):
             report("the default node pool would run as the default compute service account", None)

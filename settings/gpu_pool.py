@@ -295,17 +295,8 @@ def stack_problems(stack: StackSettings) -> list[Problem]:
                 "needs image streaming, which comes with imageCache: turn imageCache.enabled on",
             )
         )
-    if pool.sharing is not None and pool.gpus_per_node * pool.sharing.clients_per_gpu > 1:
+    if pool.sharing is not None:
         for index, isvc in enumerate(stack.inference_services):
-            if isvc.gpus > 1:
-                problems.append(
-                    Problem(
-                        f"inferenceServices[{index}].gpus",
-                        isvc.gpus,
-                        "a time-shared pool gives each replica one shared GPU slot: GKE rejects more than one "
-                        "nvidia.com/gpu per container there",
-                    )
-                )
             if isvc.scaling is not None and isvc.scaling.signal == "gpuUtilization":
                 problems.append(
                     Problem(

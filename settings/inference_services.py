@@ -202,6 +202,15 @@ def gpu_problems(stack: StackSettings, isvc: InferenceServiceSettings, where: st
         return []
     if isvc.gpus == 0 and not placement.per_replica:
         return [Problem(setting, 0, "must be at least 1: this stack serves models on its GPU pool")]
+    if pool is not None and pool.sharing is not None and isvc.gpus > 1:
+        return [
+            Problem(
+                setting,
+                isvc.gpus,
+                "a time-shared pool gives each replica one shared GPU slot: GKE rejects more than one "
+                "nvidia.com/gpu per container there",
+            )
+        ]
     if pool is not None and isvc.gpus > pool.gpus_per_node:
         return [
             Problem(

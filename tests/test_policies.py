@@ -280,7 +280,12 @@ def program_resources(stack: str, mutate=None) -> list[PolicyResource]:
     run = OfflineRun(stack)
     run.configure(config)
     run.run_main()
-    nodes = [n for n in run.monitor.nodes.values() if n.custom and not n.type.startswith("pulumi:providers:")]
+    return monitor_resources(run.monitor)
+
+
+def monitor_resources(monitor) -> list[PolicyResource]:
+    """Every resource a run registered, as the engine hands resources to an analyzer."""
+    nodes = [n for n in monitor.nodes.values() if n.custom and not n.type.startswith("pulumi:providers:")]
     made = {
         n.urn: PolicyResource(
             n.type,
@@ -310,6 +315,17 @@ def program_resources(stack: str, mutate=None) -> list[PolicyResource]:
 
 def all_violations(resources: list[PolicyResource]) -> dict[str, list[str]]:
     return {p.name: found for p in POLICIES if (found := violations(p.name, resources))}
+
+
+def violations_of_program(monitor, mandatory_only: bool = False) -> list[str]:
+    """`policy: message` for every violation of what a run registered (mandatory policies only if asked)."""
+    found = all_violations(monitor_resources(monitor))
+    return [
+        f"{name}: {message}"
+        for name, messages in found.items()
+        if not mandatory_only or BY_NAME[name].enforcement_level == EnforcementLevel.MANDATORY
+        for message in messages
+    ]
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "local"])

@@ -21,7 +21,12 @@ def write_stack(path, config):
 def test_every_stack_of_the_project_is_valid_once_it_has_a_project(capsys):
     assert main(["validate", "--config", PROJECT]) == 0
     out, err = capsys.readouterr()
-    assert out.splitlines() == ["Pulumi.dev.yaml: valid", "Pulumi.local.yaml: valid", "Pulumi.prod.yaml: valid"]
+    assert out.splitlines() == [
+        "Pulumi.dev.yaml: valid",
+        "Pulumi.local.yaml: valid",
+        "Pulumi.prod.yaml: valid",
+        "Pulumi.shared-gpu.yaml: valid",
+    ]
     assert err == ""
 
 
@@ -57,7 +62,8 @@ def test_every_given_stack_is_checked_even_when_one_fails(tmp_path, capsys):
 def test_an_unknown_stack_name_lists_the_stacks_there_are(capsys):
     assert main(["validate", "--stack", "staging"]) == 1
     assert (
-        "Pulumi.staging.yaml: no such stack file (stacks of this project: dev, local, prod)" in capsys.readouterr().err
+        "Pulumi.staging.yaml: no such stack file (stacks of this project: dev, local, prod, shared-gpu)"
+        in capsys.readouterr().err
     )
 
 
