@@ -302,6 +302,16 @@ REFUSALS: dict[str, tuple[Mutation, str, str]] = {
         "cluster.protect",
         "true",
     ),
+    "public nodes in production": (
+        _compose(_prod, _set("cluster", privateNodes=False)),
+        "cluster.privateNodes",
+        "must be true in a production stack",
+    ),
+    "an authorized network that is not a CIDR": (
+        _set("cluster", masterAuthorizedNetworks=["office"]),
+        "cluster.masterAuthorizedNetworks",
+        "not a CIDR range",
+    ),
     "unprotected CRDs in production": (
         _compose(_prod, _set("kserve", protectCrds=False)),
         "kserve.protectCrds",

@@ -186,3 +186,52 @@ def test_monitoring_keeps_gkes_default_packages_and_adds_dcgm(built):
         "DCGM",
     }
     assert monitoring["managedPrometheus"] == {"enabled": True}
+
+
+# --- private nodes ----------------------------------------------------------------------------------------
+
+
+def private_cluster(harness, **overrides):
+    harness.run(lambda: GkeCluster("gke", cluster_args(private_nodes=True, **overrides)))
+    return harness.monitor
+
+
+def test_private_nodes_keep_a_public_control_plane_narrowed_to_the_authorized_networks(pulumi_mocks):
+    monitor = private_cluster(pulumi_mocks, master_authorized_networks=["203.0.113.0/24"])
+    cluster = monitor.one(CLUSTER).inputs
+    assert cluster["privateClusterConfig"] == {"enablePrivateNodes": True, "enablePrivateEndpoint": False}
+    assert cluster["masterAuthorizedNetworksConfig"] == {
+        "cidrBlocks": [{"cidrBlock": "203.0.113.0/24", "displayName": "203.0.113.0/24"}]
+    }
+    subnet = monitor.one("gcp:compute/subnetwork:Subnetwork").inputs
+    assert subnet["privateIpGoogleAccess"] is True, "Artifact Registry and GCS without a public IP"
+
+
+def test_the_control_plane_reaches_the_kserve_and_keda_webhooks_on_private_nodes(pulumi_mocks):
+    monitor = private_cluster(pulumi_mocks)
+    rule = monitor.one("gcp:compute/firewall:Firewall").inputs
+    account = monitor.one("gcp:serviceaccount/account:Account", "gke-system-nodes").outputs["email"]
+    assert rule["direction"] == "INGRESS"
+    assert rule["allows"] == [{"protocol": "tcp", "ports": ["9443", "6443"]}]
+    assert rule["targetServiceAccounts"] == [account], "the webhooks run on the system nodes"
+    assert rule["sourceRanges"] == ["10.10.0.0/20"]
+    provider = monitor.one("pulumi:providers:kubernetes")
+    assert monitor.depends_on(provider, monitor.one("gcp:compute/firewall:Firewall")), "before KServe installs"
+
+
+def test_cloud_nat_only_when_something_is_pulled_from_outside_google(pulumi_mocks):
+    assert private_cluster(pulumi_mocks).of_type("gcp:compute/routerNat:RouterNat") == []
+
+
+def test_cloud_nat_for_private_nodes_that_pull_from_the_internet(pulumi_mocks):
+    monitor = private_cluster(pulumi_mocks, cloud_nat=True)
+    nat = monitor.one("gcp:compute/routerNat:RouterNat").inputs
+    assert nat["sourceSubnetworkIpRangesToNat"] == "ALL_SUBNETWORKS_ALL_IP_RANGES"
+    assert nat["natIpAllocateOption"] == "AUTO_ONLY"
+    assert monitor.one("gcp:compute/router:Router").inputs["region"] == "us-central1"
+
+
+def test_public_nodes_get_no_private_config_firewall_or_nat(built):
+    assert "privateClusterConfig" not in built.one(CLUSTER).inputs
+    assert built.of_type("gcp:compute/firewall:Firewall") == []
+    assert built.of_type("gcp:compute/routerNat:RouterNat") == []

@@ -163,3 +163,25 @@ def test_dev_own_model_example_deploys_once_uncommented_as_its_comment_says(pulu
     assert model["modelFormat"] == {"name": "tensorrt"}
     grant = pulumi_mocks.monitor.one("gcp:storage/bucketIAMMember:BucketIAMMember")
     assert grant.inputs["bucket"] == "team-models"
+
+
+def test_prod_has_private_nodes_and_needs_no_nat(prod):
+    cluster = prod.one("gcp:container/cluster:Cluster").inputs
+    assert cluster["privateClusterConfig"]["enablePrivateNodes"] is True
+    # Every image comes through the Artifact Registry proxies and the model from GCS: nothing from the internet.
+    assert prod.of_type("gcp:compute/routerNat:RouterNat") == []
+    assert prod.of_type("gcp:compute/firewall:Firewall")
+
+
+def test_dev_nodes_stay_public(dev):
+    assert "privateClusterConfig" not in dev.one("gcp:container/cluster:Cluster").inputs
+
+
+def test_private_nodes_with_a_model_from_the_internet_get_cloud_nat(pulumi_mocks):
+    from conftest import PROJECT_OVERRIDE
+
+    config = deployable_config(ROOT / "Pulumi.prod.yaml") | PROJECT_OVERRIDE
+    config["kserve-triton:inferenceServices"][0]["storageUri"] = "hf://team/resnet"
+    pulumi_mocks.configure(config)
+    pulumi_mocks.run_main()
+    assert pulumi_mocks.monitor.one("gcp:compute/routerNat:RouterNat")
