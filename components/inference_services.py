@@ -38,7 +38,15 @@ from components.observability_types import (
     TriggerAuthentication,
     TriggerAuthenticationSpec,
 )
-from components.triton_runtime import GPU_TOLERATION, RUNTIME_LABELS, RUNTIME_NAME, triton_resources
+from components.triton_runtime import (
+    GPU_TOLERATION,
+    ON_DEMAND_GRACE_SECONDS,
+    RUNTIME_LABELS,
+    RUNTIME_NAME,
+    spot_gpus,
+    termination_grace_seconds,
+    triton_resources,
+)
 
 if TYPE_CHECKING:
     from components.gpu_node_pool import GpuNodePool
@@ -132,6 +140,8 @@ class InferenceServicesArgs:
     startup_timeout_seconds: int = 900
     ephemeral_storage: str | None = None
     """Local disk each replica requests (the model download); None: no request."""
+    termination_grace_seconds: int = ON_DEMAND_GRACE_SECONDS
+    """terminationGracePeriodSeconds of every predictor: what the GPU pool's nodes give a pod to stop."""
 
     @classmethod
     def from_settings(
@@ -172,6 +182,7 @@ class InferenceServicesArgs:
             prometheus=ManagedPrometheus(stack.project, stack.cluster.gke_name) if stack.on_gke else None,
             wait_for_ready=stack.kserve.wait_for_ready,
             startup_timeout_seconds=stack.triton.startup_timeout_seconds,
+            termination_grace_seconds=termination_grace_seconds(spot_gpus(stack)),
         )
 
 
@@ -247,6 +258,7 @@ def predictor(args: InferenceServicesArgs, service: InferenceServiceArgs) -> Pre
         tolerations=[GPU_TOLERATION] if gpus and args.gpu.tolerate_taint else None,
         node_selector=args.gpu.replica_selector(gpus) if args.gpu else None,
         deployment_strategy=rollout_strategy(service, spare) if gpus else None,
+        termination_grace_period_seconds=args.termination_grace_seconds,
         model=ModelSpec(
             model_format=ModelFormat(name=service.model_format, version=service.model_format_version),
             # Named explicitly: pytorch is never auto-selected, and no other runtime can take over a model.

@@ -180,12 +180,20 @@ class AutoScalingSpec(CrdObject):
 
 
 class PredictorSpec(CrdObject):
+    """`spec.predictor`: the model, KServe's component settings, and the fields of a Kubernetes PodSpec, which KServe
+    merges over the runtime's pod (strategic merge: the InferenceService wins, lists such as tolerations replace)."""
+
     model: ModelSpec
     min_replicas: int | None = Field(None, ge=0)
     max_replicas: int | None = Field(None, ge=0)
     service_account_name: Str | None = None
     tolerations: Tolerations | None = None
     node_selector: dict[str, str] | None = None
+    security_context: k8s.core.v1.PodSecurityContextArgs | None = None
+    """The predictor pod's securityContext: applies to every container KServe puts in the pod, the storage
+    initializer included."""
+    termination_grace_period_seconds: int | None = Field(None, ge=0)
+    topology_spread_constraints: list[k8s.core.v1.TopologySpreadConstraintArgs] | None = None
     deployment_strategy: DeploymentStrategy | None = None
     auto_scaling: AutoScalingSpec | None = None
     annotations: dict[str, str] | None = None

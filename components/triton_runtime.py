@@ -47,7 +47,7 @@ SUPPORTED_MODEL_FORMATS: list[SupportedModelFormat] = [
 PROTOCOL_VERSIONS = ["v2", "grpc-v2"]
 
 # Upstream's args, plus the metrics endpoint made explicit (Triton's default port, declared below) and the
-# latency summaries the dashboard's p50/p99 read (components/triton_metrics.py).
+# latency summaries the dashboard's p50/p99 read (components/triton_metrics.py). `triton_args` adds the exit timeout.
 TRITON_ARGS = [
     "tritonserver",
     f"--model-store={MODEL_STORE}",
@@ -59,6 +59,35 @@ TRITON_ARGS = [
     f"--metrics-port={METRICS_PORT}",
     *TRITON_METRICS_ARGS,
 ]
+
+# Shutting down within the time the node gives. A spot VM gets 30 s of notice, and GKE's graceful node shutdown
+# gives non-system pods the first 15 s of it, critical system pods the rest (GKE docs, "Spot VMs": termination and
+# graceful shutdown of Spot VMs); a pod's terminationGracePeriodSeconds above that is cut short. Elsewhere (drains,
+# upgrades, scale-down, rollouts) the pod's own grace applies: 45 s. Triton waits --exit-timeout-secs (default 30)
+# for in-flight inferences after SIGTERM, so it gets the grace minus a margin, and exits before the SIGKILL.
+SPOT_GRACE_SECONDS = 15
+ON_DEMAND_GRACE_SECONDS = 45
+EXIT_MARGIN_SECONDS = 5
+
+
+def spot_gpus(stack: StackSettings) -> bool:
+    """Whether the replicas' GPUs are preemptible: this program's spot pool, or Autopilot's spot capacity (taken to
+    give pods the same 15 s). GPU nodes an existing cluster already has are taken as on-demand: nothing says."""
+    pool, autopilot = stack.gpu_node_pool, stack.cluster.autopilot
+    return bool((pool and pool.spot) or (stack.cluster.is_autopilot and autopilot and autopilot.spot))
+
+
+def termination_grace_seconds(spot: bool) -> int:
+    """terminationGracePeriodSeconds of a predictor on a spot (or on-demand) GPU pool."""
+    return SPOT_GRACE_SECONDS if spot else ON_DEMAND_GRACE_SECONDS
+
+
+def triton_args(grace_seconds: int) -> list[str]:
+    """The container's args for pods given `grace_seconds` to stop. The runtime is cluster-wide, so this must fit
+    the strictest pool its pods run on. InferenceServices add no args: KServe appends theirs to these, and a
+    flag given twice would depend on Triton's parser."""
+    return [*TRITON_ARGS, f"--exit-timeout-secs={grace_seconds - EXIT_MARGIN_SECONDS}"]
+
 
 # On every predictor pod (KServe copies a runtime's labels onto its pods): the metrics scrape selects them.
 RUNTIME_LABELS = {"kserve-triton/runtime": RUNTIME_NAME}
@@ -89,6 +118,8 @@ class TritonRuntimeArgs:
     """KServe's validating webhook admits runtimes, so the controller must be up first."""
     ephemeral_storage: str | None = None
     """Local disk each replica requests (the model download); None: no request."""
+    termination_grace_seconds: int = ON_DEMAND_GRACE_SECONDS
+    """What the predictor pods get to stop (their terminationGracePeriodSeconds): Triton's exit timeout fits it."""
 
     @classmethod
     def from_settings(
@@ -105,6 +136,7 @@ class TritonRuntimeArgs:
             shm_size=stack.triton.shm_size,
             startup_timeout_seconds=stack.triton.startup_timeout_seconds,
             kserve_controller=kserve_controller,
+            termination_grace_seconds=termination_grace_seconds(spot_gpus(stack)),
         )
 
 
@@ -145,7 +177,7 @@ def triton_container(args: TritonRuntimeArgs) -> k8s.core.v1.ContainerArgs:
         # KServe merges the InferenceService's model into the container with exactly this name.
         name="kserve-container",
         image=args.image,
-        args=list(TRITON_ARGS),
+        args=triton_args(args.termination_grace_seconds),
         # Order matters: KServe points the predictor Service's port 80 at the first port.
         ports=[
             k8s.core.v1.ContainerPortArgs(name="http", container_port=HTTP_PORT, protocol="TCP"),

@@ -13,6 +13,7 @@ from components.gpu_placement import GpuPlacement
 from components.inference_services import InferenceServiceArgs, InferenceServices, InferenceServicesArgs
 from components.triton_runtime import TritonRuntime, TritonRuntimeArgs
 from conftest import shared_dir, shared_missing
+from kserve_triton.offline import OfflineRun
 
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 CSR = "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime"
@@ -40,7 +41,7 @@ def service(name: str, model_format: str = "onnx", **overrides) -> InferenceServ
 L4_POOL = GpuPlacement.gke_pool("nvidia-l4")
 
 
-def build(harness, services, gpu_capacity=4, gpu=L4_POOL, cluster_local=True):
+def build(harness, services, gpu_capacity=4, gpu=L4_POOL, cluster_local=True, **extra):
     def program():
         provider = k8s.Provider("cluster", kubeconfig="{}")
         controller = k8s.helm.v3.Release(
@@ -70,6 +71,7 @@ def build(harness, services, gpu_capacity=4, gpu=L4_POOL, cluster_local=True):
                 deployment_mode="Standard",
                 cluster_local=cluster_local,
                 depends_on=[triton.runtime, controller],
+                **extra,
             ),
             opts=pulumi.ResourceOptions(providers=[provider]),
         )
@@ -244,3 +246,12 @@ def test_namespaces_and_service_accounts_validate_as_kubernetes_objects(declared
     assert builtins
     for node in builtins:
         assert builtin_errors(node.inputs) == [], node.name
+
+
+def test_predictors_have_a_termination_grace_that_fits_the_pool():
+    def grace(**overrides):
+        monitor = build(OfflineRun(), [service("a")], **overrides)
+        return isvc(monitor, "a").inputs["spec"]["predictor"]["terminationGracePeriodSeconds"]
+
+    assert grace() == 45
+    assert grace(termination_grace_seconds=15) == 15

@@ -11,8 +11,15 @@ from schemas import crd_errors
 from components.gcp_catalog import GpuShare
 from components.gpu_placement import GpuPlacement
 from components.kserve_types import ServingRuntimeSpec, SupportedModelFormat
-from components.triton_runtime import TritonRuntime, TritonRuntimeArgs
-from conftest import shared_dir, shared_missing
+from components.triton_runtime import (
+    ON_DEMAND_GRACE_SECONDS,
+    SPOT_GRACE_SECONDS,
+    TritonRuntime,
+    TritonRuntimeArgs,
+    termination_grace_seconds,
+)
+from conftest import PROJECT_OVERRIDE, shared_dir, shared_missing
+from kserve_triton.offline import OfflineRun, run_stack
 
 CSR = "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime"
 SHARED = shared_dir()
@@ -125,6 +132,42 @@ def test_metrics_port_is_served_and_ports_are_declared_http_grpc_metrics(runtime
         {"name": "grpc", "containerPort": 9000, "protocol": "TCP"},
         {"name": "metrics", "containerPort": 8002, "protocol": "TCP"},
     ]
+
+
+def _exit_timeouts(args: list[str]) -> list[int]:
+    return [int(arg.split("=", 1)[1]) for arg in args if arg.startswith("--exit-timeout-secs")]
+
+
+def test_triton_stops_within_the_grace_the_pods_get(runtime):
+    """Triton's default exit timeout (30 s) outlives a spot pod's 15 s: it gets the grace minus a margin, once."""
+    assert _exit_timeouts(container(runtime)["args"]) == [ON_DEMAND_GRACE_SECONDS - 5] == [40]
+    spot = build(OfflineRun(), termination_grace_seconds=termination_grace_seconds(spot=True))
+    assert _exit_timeouts(container(spot)["args"]) == [SPOT_GRACE_SECONDS - 5] == [10]
+
+
+def _assert_grace(monitor, grace: int, timeout: int) -> None:
+    (only,) = monitor.one(CSR).inputs["spec"]["containers"]
+    assert _exit_timeouts(only["args"]) == [timeout]
+    isvcs = monitor.of_type("kubernetes:serving.kserve.io/v1beta1:InferenceService")
+    assert isvcs and {n.inputs["spec"]["predictor"]["terminationGracePeriodSeconds"] for n in isvcs} == {grace}
+
+
+@pytest.mark.parametrize(
+    ("stack", "grace", "timeout"), [("dev", 15, 10), ("prod", 45, 40), ("local", 45, 40), ("shared-gpu", 15, 10)]
+)
+def test_the_grace_and_exit_timeout_follow_the_gpu_pool_of_the_stack(stack, grace, timeout):
+    """dev's and shared-gpu's GPU pools are spot; prod's is on-demand; local has none."""
+    _assert_grace(run_stack(stack, overrides=PROJECT_OVERRIDE if stack != "local" else None).monitor, grace, timeout)
+
+
+@pytest.mark.parametrize(("capacity", "grace", "timeout"), [("AUTOPILOT", 15, 10), ("EXISTING_GPU_NODES", 45, 40)])
+def test_autopilot_spot_is_spot_and_an_existing_clusters_gpu_nodes_are_taken_as_on_demand(capacity, grace, timeout):
+    import test_capacity_models
+
+    harness = OfflineRun()
+    harness.configure(getattr(test_capacity_models, capacity))
+    harness.run_main()
+    _assert_grace(harness.monitor, grace, timeout)
 
 
 def test_dev_shm_is_memory_backed(runtime):

@@ -3,10 +3,18 @@ probes, HTTP and gRPC inference and metrics on the ports the runtime declares.""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
+import threading
+import time
 import urllib.request
 
 import pytest
+from triton_server import TritonServer
+
+from components.gcp_catalog import GpuShare
+from components.triton_runtime import SPOT_GRACE_SECONDS, TritonRuntimeArgs, runtime_spec, termination_grace_seconds
 
 # One group per server set, so `pytest -n` starts (and stops) the two sets side by side.
 pytestmark = [pytest.mark.triton, pytest.mark.xdist_group("triton-server")]
@@ -81,3 +89,54 @@ def test_metrics_on_the_declared_metrics_port(triton_server):
     status, text = get(triton_server.url(declared(triton_server.container, "metrics"), "/metrics"))
     assert status == 200
     assert 'nv_inference_request_success{model="doubler",version="1"}' in text.decode()
+
+
+def test_with_a_request_in_flight_triton_stops_within_a_spot_pods_grace(tmp_path):
+    """The runtime's --exit-timeout-secs for a spot pool: after SIGTERM Triton waits that long for an inference still
+    running (here one that would take a minute), then exits, inside the 15 s a spot VM's pods get (Triton's default
+    exit timeout, 30 s, would outlive it and end in a SIGKILL)."""
+    (container,) = runtime_spec(
+        TritonRuntimeArgs(
+            image="nvcr.io/nvidia/tritonserver:25.01-py3",
+            per_gpu=GpuShare(1000, 2048),
+            gpu=None,
+            shm_size="1Gi",
+            startup_timeout_seconds=900,
+            kserve_controller=None,
+            termination_grace_seconds=termination_grace_seconds(spot=True),
+        )
+    ).containers
+    assert "--exit-timeout-secs=10" in container.args
+    server = TritonServer(container, tmp_path, sleeper=True)
+    server.start()
+    try:
+        request = urllib.request.Request(
+            server.url(declared(container, "http"), "/v2/models/sleeper/infer"),
+            data=json.dumps({"inputs": [{"name": "SECONDS", "shape": [1], "datatype": "FP32", "data": [60]}]}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        in_flight = threading.Thread(target=lambda: _ignore_errors(request), daemon=True)
+        in_flight.start()
+        _wait_for_in_flight(server)
+        stopping = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        server.process.wait(timeout=SPOT_GRACE_SECONDS + 5)
+        stopped_after = time.monotonic() - stopping
+    finally:
+        server.stop()
+    log = server.log.read_text()
+    assert 9 <= stopped_after < SPOT_GRACE_SECONDS, f"stopped after {stopped_after:.1f} s:\n{log[-2000:]}"
+
+
+def _ignore_errors(request) -> None:
+    with contextlib.suppress(OSError):  # the server goes away mid-request, as it should
+        urllib.request.urlopen(request, timeout=90).read()
+
+
+def _wait_for_in_flight(server, timeout: float = 10) -> None:
+    """Until the sleeper is executing the request (it touches `started` in its model directory)."""
+    started = server.model_repository / "sleeper" / "started"
+    deadline = time.monotonic() + timeout
+    while not started.exists():
+        assert time.monotonic() < deadline, "the sleeper's request never started"
+        time.sleep(0.1)

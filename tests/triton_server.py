@@ -41,14 +41,46 @@ class TritonPythonModel:
         return responses
 """
 
+# Sleeps as many seconds as its input says: a request that is still in flight when the server is told to stop.
+SLEEPER_CONFIG = """name: "sleeper"
+backend: "python"
+max_batch_size: 0
+input [ { name: "SECONDS" data_type: TYPE_FP32 dims: [ 1 ] } ]
+output [ { name: "SLEPT" data_type: TYPE_FP32 dims: [ 1 ] } ]
+instance_group [ { count: 1 kind: KIND_CPU } ]
+"""
+
+SLEEPER_MODEL = """import pathlib
+import time
+
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        self.started = pathlib.Path(args["model_repository"]) / "started"
+
+    def execute(self, requests):
+        responses = []
+        for request in requests:
+            seconds = pb_utils.get_input_tensor_by_name(request, "SECONDS").as_numpy()
+            self.started.touch()  # the test waits for this: the request is executing
+            time.sleep(float(seconds[0]))
+            responses.append(pb_utils.InferenceResponse(output_tensors=[pb_utils.Tensor("SLEPT", seconds)]))
+        return responses
+"""
+
 PORT_FLAGS = ("--http-port=", "--grpc-port=", "--metrics-port=")
 
 
-def write_model_repository(root: Path) -> Path:
-    """A Triton model repository with one Python-backend model, `doubler` (FP32[4] -> 2x)."""
-    (root / "doubler" / "1").mkdir(parents=True)
-    (root / "doubler" / "config.pbtxt").write_text(DOUBLER_CONFIG)
-    (root / "doubler" / "1" / "model.py").write_text(DOUBLER_MODEL)
+def write_model_repository(root: Path, sleeper: bool = False) -> Path:
+    """A Triton model repository with one Python-backend model, `doubler` (FP32[4] -> 2x), and with `sleeper`
+    the model `sleeper` (sleeps FP32[1] seconds)."""
+    models = [("doubler", DOUBLER_CONFIG, DOUBLER_MODEL)] + ([("sleeper", SLEEPER_CONFIG, SLEEPER_MODEL)] * sleeper)
+    for name, config, model in models:
+        (root / name / "1").mkdir(parents=True)
+        (root / name / "config.pbtxt").write_text(config)
+        (root / name / "1" / "model.py").write_text(model)
     return root
 
 
@@ -71,12 +103,18 @@ def _pytriton_dist() -> tuple[Path, Path]:
 
 
 class TritonServer:
-    def __init__(self, container: k8s.core.v1.ContainerArgs, workdir: Path, model_store: str = "/mnt/models"):
+    def __init__(
+        self,
+        container: k8s.core.v1.ContainerArgs,
+        workdir: Path,
+        model_store: str = "/mnt/models",
+        sleeper: bool = False,
+    ):
         self.container = container
         self.workdir = workdir
         self.declared_ports = {p.name: p.container_port for p in container.ports}
         self.local_port = dict(zip(self.declared_ports.values(), free_ports(len(self.declared_ports)), strict=True))
-        self.model_repository = write_model_repository(workdir / "models")
+        self.model_repository = write_model_repository(workdir / "models", sleeper=sleeper)
         self.args = self._local_args(model_store)
         self.process: subprocess.Popen | None = None
         self.log = workdir / "tritonserver.log"
