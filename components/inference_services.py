@@ -28,6 +28,7 @@ from components.kserve_types import (
     PredictorSpec,
     RollingUpdate,
 )
+from components.model_namespace import PSA_LABELS
 from components.model_storage import MODEL_READER_KSA
 from components.observability_types import (
     LabelSelector,
@@ -65,6 +66,12 @@ POD_MONITORING = "triton"
 SCRAPE_INTERVAL = "15s"
 # `pulumi up` waits for Ready: the node, the driver and the image come before Triton's own start-up allowance.
 NODE_AND_IMAGE_ALLOWANCE_SECONDS = 20 * 60
+
+# Every container of a predictor pod runs as non-root with the RuntimeDefault seccomp profile, whatever KServe puts
+# in it: the storage initializer (from the ClusterStorageContainer) sets neither at container level in KServe v0.20.
+POD_SECURITY_CONTEXT = k8s.core.v1.PodSecurityContextArgs(
+    run_as_non_root=True, seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")
+)
 
 
 def gmp_query_address(project: str) -> str:
@@ -258,6 +265,7 @@ def predictor(args: InferenceServicesArgs, service: InferenceServiceArgs) -> Pre
         tolerations=[GPU_TOLERATION] if gpus and args.gpu.tolerate_taint else None,
         node_selector=args.gpu.replica_selector(gpus) if args.gpu else None,
         deployment_strategy=rollout_strategy(service, spare) if gpus else None,
+        security_context=POD_SECURITY_CONTEXT,
         termination_grace_period_seconds=args.termination_grace_seconds,
         model=ModelSpec(
             model_format=ModelFormat(name=service.model_format, version=service.model_format_version),
@@ -284,15 +292,24 @@ class InferenceServices(pulumi.ComponentResource):
 
         namespaces: dict[str, pulumi.Input[str]] = {}
         accounts: dict[str, k8s.core.v1.ServiceAccount] = {}
+        labelled: dict[str, pulumi.Resource] = {}
         for namespace in dict.fromkeys(s.namespace for s in args.services):
             if namespace in EXISTING_NAMESPACES:
+                # Not ours to create or delete: only its Pod Security labels are applied (server-side apply, under
+                # the patch's own field manager; removing the patch removes them).
+                labelled[namespace] = k8s.core.v1.NamespacePatch(
+                    f"{name}-{namespace}-pod-security",
+                    metadata={"name": namespace, "labels": dict(PSA_LABELS)},
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
                 namespaces[namespace] = namespace
             else:
                 created = k8s.core.v1.Namespace(
                     f"{name}-{namespace}",
-                    metadata={"name": namespace},
+                    metadata={"name": namespace, "labels": dict(PSA_LABELS)},
                     opts=pulumi.ResourceOptions(parent=self),
                 )
+                labelled[namespace] = created
                 namespaces[namespace] = created.metadata["name"]
             accounts[namespace] = k8s.core.v1.ServiceAccount(
                 f"{name}-{namespace}-model-reader",
@@ -310,7 +327,8 @@ class InferenceServices(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
-        per_namespace: dict[str, list[pulumi.Resource]] = {namespace: [] for namespace in namespaces}
+        # The Pod Security labels are in place before any predictor pod exists.
+        per_namespace: dict[str, list[pulumi.Resource]] = {namespace: [labelled[namespace]] for namespace in namespaces}
         for namespace in namespaces:
             if args.prometheus is not None:
                 per_namespace[namespace].append(

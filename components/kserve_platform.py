@@ -167,6 +167,10 @@ def kserve_values(args: KServePlatformArgs) -> dict[str, Any]:
         # Both repeat the chart's defaults, pinned: aggregation and the scraping annotations target Knative's
         # queue-proxy, which Standard mode does not have.
         "metricsaggregator": {"enableMetricAggregation": "false", "enablePrometheusScraping": "false"},
+        # The storage initializer (the ClusterStorageContainer `default`) runs in every predictor pod; the chart's
+        # securityContext for it lacks a seccomp profile, which the restricted Pod Security Standard requires
+        # (Helm merges this into the chart's map: the other settings stay).
+        "storage": {"containerSecurityContext": {"seccompProfile": {"type": "RuntimeDefault"}}},
     }
     _mirror_images(values, KSERVE_IMAGES, args.image_mirrors)
     return {"kserve": values}

@@ -128,6 +128,10 @@ class InferenceServiceSettings(Settings):
             raise ValueError(OCI_REFUSED)
         if not sep or scheme not in STORAGE_SCHEMES or not rest.strip("/"):
             raise ValueError(f"must be a URI KServe can fetch, with scheme {', '.join(STORAGE_SCHEMES)}")
+        if scheme == "https" and "/" not in rest.strip("/"):
+            # KServe's ClusterStorageContainer `default` takes https://<host>/<path> only; a pod it does not take
+            # gets a storage initializer without a securityContext, which the restricted Pod Security refuses.
+            raise ValueError("must name a file or directory on the host: https://<host>/<path>")
         return uri
 
     @field_validator("min_replicas")

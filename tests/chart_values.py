@@ -7,8 +7,18 @@ from typing import Any
 
 import yaml
 
-# Keys whose value is a free-form map (label selectors, annotations...): their keys are ours to choose.
-FREE_FORM = {"nodeSelector", "labels", "podLabels", "annotations", "podAnnotations", "serviceAnnotations"}
+# Keys whose value is a free-form map (label selectors, annotations...): their keys are ours to choose. A
+# securityContext is a Kubernetes object the charts pass through whole (toYaml): its keys are Kubernetes', and the
+# built-in objects of the render are validated against Kubernetes' schemas.
+FREE_FORM = {
+    "nodeSelector",
+    "labels",
+    "podLabels",
+    "annotations",
+    "podAnnotations",
+    "serviceAnnotations",
+    "containerSecurityContext",
+}
 
 
 def reference_values(shared: Path, chart: str, version: str) -> dict[str, Any]:

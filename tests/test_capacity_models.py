@@ -105,7 +105,7 @@ def test_an_existing_gke_cluster_is_read_never_created_and_gets_this_programs_gp
     # The existing nodes' accounts are not this program's: the charts' images are not rewritten to the proxies.
     assert monitor.of_type("gcp:artifactregistry/repository:Repository") == []
     controller = monitor.one(RELEASE, "kserve-resources").inputs["values"]["kserve"]
-    assert "storage" not in controller
+    assert "image" not in controller.get("storage", {})
 
 
 @pytest.mark.parametrize(

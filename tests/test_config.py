@@ -252,6 +252,11 @@ REFUSALS: dict[str, tuple[Mutation, str, str]] = {
     ),
     "plain http storage": (_isvc(0, storageUri="http://models/x"), "inferenceServices[0].storageUri", "scheme"),
     "a storage URI without a path": (_isvc(0, storageUri="gs://"), "inferenceServices[0].storageUri", "scheme"),
+    "an https URI without a path": (
+        _isvc(0, storageUri="https://models.example.com"),
+        "inferenceServices[0].storageUri",
+        "https://<host>/<path>",
+    ),
     "a bucket nobody granted": (
         _isvc(0, storageUri="gs://someone-elses-bucket/m"),
         "inferenceServices[0].storageUri",

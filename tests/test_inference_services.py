@@ -255,3 +255,34 @@ def test_predictors_have_a_termination_grace_that_fits_the_pool():
 
     assert grace() == 45
     assert grace(termination_grace_seconds=15) == 15
+
+
+# --- Pod Security ---------------------------------------------------------------------------------------------
+
+NAMESPACE = "kubernetes:core/v1:Namespace"
+NAMESPACE_PATCH = "kubernetes:core/v1:NamespacePatch"
+
+
+def test_every_predictor_pod_runs_non_root_with_runtime_default_seccomp(declared):
+    for node in declared.of_type(ISVC):
+        assert node.inputs["spec"]["predictor"]["securityContext"] == {
+            "runAsNonRoot": True,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        }, node.name
+
+
+def test_model_namespaces_enforce_the_restricted_pod_security_standard(pulumi_mocks):
+    monitor = build(pulumi_mocks, [service("a"), service("b", namespace="default")])
+    expected = {
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce-version": "v1.35",
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/warn-version": "latest",
+        "pod-security.kubernetes.io/audit": "restricted",
+        "pod-security.kubernetes.io/audit-version": "latest",
+    }
+    assert monitor.one(NAMESPACE).inputs["metadata"] == {"name": "models", "labels": expected}
+    # `default` is never created nor deleted: only its labels are applied, by a server-side apply patch.
+    assert monitor.one(NAMESPACE_PATCH).inputs["metadata"] == {"name": "default", "labels": expected}
+    for node in monitor.of_type(ISVC):
+        assert {monitor.one(NAMESPACE).urn, monitor.one(NAMESPACE_PATCH).urn} & set(node.dependencies), node.name

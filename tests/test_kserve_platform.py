@@ -185,7 +185,10 @@ def test_mirrors_rewrite_every_image_of_both_charts(pulumi_mocks):
     kserve = monitor.one(RELEASE, "kserve-resources").inputs["values"]["kserve"]
     assert kserve["controller"]["image"] == f"{HUB}/kserve/kserve-controller"
     assert kserve["controller"]["rbacProxyImage"] == f"{QUAY}/brancz/kube-rbac-proxy:v0.18.0"
-    assert kserve["storage"] == {"image": f"{HUB}/kserve/storage-initializer"}
+    assert kserve["storage"] == {
+        "image": f"{HUB}/kserve/storage-initializer",
+        "containerSecurityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+    }
     assert kserve["agent"] == {"image": f"{HUB}/kserve/agent"}
     assert kserve["router"] == {"image": f"{HUB}/kserve/router"}
     assert kserve["localmodel"] == {"defaultJobImage": f"{HUB}/kserve/storage-initializer"}
