@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import pulumi
@@ -28,7 +28,7 @@ from components.kserve_types import (
     PredictorSpec,
     RollingUpdate,
 )
-from components.model_namespace import PSA_LABELS
+from components.model_namespace import PSA_LABELS, load_balancer_ranges, network_policies
 from components.model_storage import MODEL_READER_KSA
 from components.observability_types import (
     LabelSelector,
@@ -72,6 +72,12 @@ NODE_AND_IMAGE_ALLOWANCE_SECONDS = 20 * 60
 POD_SECURITY_CONTEXT = k8s.core.v1.PodSecurityContextArgs(
     run_as_non_root=True, seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")
 )
+
+
+def predictor_labels(name: str) -> dict[str, str]:
+    """Labels KServe puts on every predictor pod of an InferenceService (and on no transformer or explainer pod):
+    `serving.kserve.io/inferenceservice` and `component` (KServe v0.20 predictor.go, buildObjectMeta)."""
+    return {"serving.kserve.io/inferenceservice": name, "component": "predictor"}
 
 
 def gmp_query_address(project: str) -> str:
@@ -149,6 +155,8 @@ class InferenceServicesArgs:
     """Local disk each replica requests (the model download); None: no request."""
     termination_grace_seconds: int = ON_DEMAND_GRACE_SECONDS
     """terminationGracePeriodSeconds of every predictor: what the GPU pool's nodes give a pod to stop."""
+    load_balancer_ranges: list[str] = field(default_factory=list)
+    """Source ranges the model namespaces' NetworkPolicies admit on the http port: the Ingress's load balancer."""
 
     @classmethod
     def from_settings(
@@ -190,6 +198,7 @@ class InferenceServicesArgs:
             wait_for_ready=stack.kserve.wait_for_ready,
             startup_timeout_seconds=stack.triton.startup_timeout_seconds,
             termination_grace_seconds=termination_grace_seconds(spot_gpus(stack)),
+            load_balancer_ranges=load_balancer_ranges(stack.kserve.ingress.class_name),
         )
 
 
@@ -327,9 +336,21 @@ class InferenceServices(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
-        # The Pod Security labels are in place before any predictor pod exists.
+        # The Pod Security labels and the NetworkPolicies are in place before any predictor pod exists.
         per_namespace: dict[str, list[pulumi.Resource]] = {namespace: [labelled[namespace]] for namespace in namespaces}
+        policies = network_policies(
+            gmp_scrape=args.prometheus is not None, load_balancer_ranges=args.load_balancer_ranges
+        )
         for namespace in namespaces:
+            for policy, spec in policies.items():
+                per_namespace[namespace].append(
+                    k8s.networking.v1.NetworkPolicy(
+                        f"{name}-{namespace}-{policy}",
+                        metadata={"name": policy, "namespace": namespaces[namespace]},
+                        spec=spec,
+                        opts=pulumi.ResourceOptions(parent=self, depends_on=[labelled[namespace]]),
+                    )
+                )
             if args.prometheus is not None:
                 per_namespace[namespace].append(
                     PodMonitoring(

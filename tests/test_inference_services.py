@@ -261,6 +261,7 @@ def test_predictors_have_a_termination_grace_that_fits_the_pool():
 
 NAMESPACE = "kubernetes:core/v1:Namespace"
 NAMESPACE_PATCH = "kubernetes:core/v1:NamespacePatch"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 
 
 def test_every_predictor_pod_runs_non_root_with_runtime_default_seccomp(declared):
@@ -286,3 +287,33 @@ def test_model_namespaces_enforce_the_restricted_pod_security_standard(pulumi_mo
     assert monitor.one(NAMESPACE_PATCH).inputs["metadata"] == {"name": "default", "labels": expected}
     for node in monitor.of_type(ISVC):
         assert {monitor.one(NAMESPACE).urn, monitor.one(NAMESPACE_PATCH).urn} & set(node.dependencies), node.name
+
+
+def test_network_policies_per_model_namespace(pulumi_mocks):
+    monitor = build(pulumi_mocks, [service("a"), service("b", namespace="team-b")])
+    by_namespace: dict[str, set[str]] = {}
+    for node in monitor.of_type(NETWORK_POLICY):
+        metadata = node.inputs["metadata"]
+        by_namespace.setdefault(metadata["namespace"], set()).add(metadata["name"])
+    names = {
+        "predictors-default-deny-ingress",
+        "predictors-allow-same-namespace",
+        "predictors-allow-model-clients",
+    }
+    assert by_namespace == {"models": names, "team-b": names}, "no Prometheus (GMP) here, no Ingress class"
+
+
+def test_predictors_wait_for_their_namespaces_labels_and_network_policies(declared):
+    policies = {n.urn for n in declared.of_type(NETWORK_POLICY)}
+    namespace = declared.one(NAMESPACE)
+    for node in declared.of_type(ISVC):
+        assert policies <= set(node.dependencies), node.name
+        assert namespace.urn in node.dependencies
+
+
+def test_network_policies_and_namespaces_validate_as_kubernetes_objects(pulumi_mocks):
+    monitor = build(pulumi_mocks, [service("a"), service("b", namespace="default")])
+    objects = monitor.of_type(NETWORK_POLICY) + monitor.of_type(NAMESPACE)
+    assert {n.type for n in objects} == {NETWORK_POLICY, NAMESPACE}
+    for node in objects:
+        assert builtin_errors(node.inputs) == [], node.name
