@@ -72,12 +72,38 @@ NODE_AND_IMAGE_ALLOWANCE_SECONDS = 20 * 60
 POD_SECURITY_CONTEXT = k8s.core.v1.PodSecurityContextArgs(
     run_as_non_root=True, seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")
 )
+ZONE = "topology.kubernetes.io/zone"
 
 
 def predictor_labels(name: str) -> dict[str, str]:
     """Labels KServe puts on every predictor pod of an InferenceService (and on no transformer or explainer pod):
     `serving.kserve.io/inferenceservice` and `component` (KServe v0.20 predictor.go, buildObjectMeta)."""
     return {"serving.kserve.io/inferenceservice": name, "component": "predictor"}
+
+
+def zone_spread(name: str) -> k8s.core.v1.TopologySpreadConstraintArgs:
+    """Replicas spread over the zones the GPU pool has: a preference (ScheduleAnyway), so a replica is never left
+    pending for want of a GPU in the emptiest zone, and a single-zone pool is unaffected."""
+    return k8s.core.v1.TopologySpreadConstraintArgs(
+        max_skew=1,
+        topology_key=ZONE,
+        when_unsatisfiable="ScheduleAnyway",
+        label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=predictor_labels(name)),
+    )
+
+
+def disruption_budget(name: str) -> dict[str, object]:
+    """The predictor's PodDisruptionBudget spec: drains, upgrades and scale-downs take one replica at a time.
+
+    maxUnavailable 1 never blocks a drain (a single replica may still be evicted), and AlwaysAllow lets an unready
+    replica be evicted even when the budget is spent, so a crash-looping pod cannot hold up a node upgrade
+    (Kubernetes docs, "Specifying a Disruption Budget": unhealthy pod eviction policy, GA in 1.31). Preemption of a
+    spot VM is not a voluntary disruption: no budget applies to it."""
+    return {
+        "maxUnavailable": 1,
+        "selector": {"matchLabels": predictor_labels(name)},
+        "unhealthyPodEvictionPolicy": "AlwaysAllow",
+    }
 
 
 def gmp_query_address(project: str) -> str:
@@ -276,6 +302,7 @@ def predictor(args: InferenceServicesArgs, service: InferenceServiceArgs) -> Pre
         deployment_strategy=rollout_strategy(service, spare) if gpus else None,
         security_context=POD_SECURITY_CONTEXT,
         termination_grace_period_seconds=args.termination_grace_seconds,
+        topology_spread_constraints=[zone_spread(service.name)],
         model=ModelSpec(
             model_format=ModelFormat(name=service.model_format, version=service.model_format_version),
             # Named explicitly: pytorch is never auto-selected, and no other runtime can take over a model.
@@ -380,6 +407,13 @@ class InferenceServices(pulumi.ComponentResource):
         labels = {"networking.kserve.io/visibility": "cluster-local"} if args.cluster_local else None
         self.services: list[InferenceService] = []
         for service in args.services:
+            # Needs no pod to exist: it waits only for the namespace.
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-{service.namespace}-{service.name}-pdb",
+                metadata={"name": f"{service.name}-predictor", "namespace": namespaces[service.namespace]},
+                spec=disruption_budget(service.name),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[labelled[service.namespace]]),
+            )
             self.services.append(
                 InferenceService(
                     f"{name}-{service.namespace}-{service.name}",

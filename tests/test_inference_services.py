@@ -262,6 +262,7 @@ def test_predictors_have_a_termination_grace_that_fits_the_pool():
 NAMESPACE = "kubernetes:core/v1:Namespace"
 NAMESPACE_PATCH = "kubernetes:core/v1:NamespacePatch"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 
 
 def test_every_predictor_pod_runs_non_root_with_runtime_default_seccomp(declared):
@@ -311,9 +312,35 @@ def test_predictors_wait_for_their_namespaces_labels_and_network_policies(declar
         assert namespace.urn in node.dependencies
 
 
-def test_network_policies_and_namespaces_validate_as_kubernetes_objects(pulumi_mocks):
+def test_namespaces_network_policies_and_disruption_budgets_are_valid_kubernetes_objects(pulumi_mocks):
     monitor = build(pulumi_mocks, [service("a"), service("b", namespace="default")])
-    objects = monitor.of_type(NETWORK_POLICY) + monitor.of_type(NAMESPACE)
-    assert {n.type for n in objects} == {NETWORK_POLICY, NAMESPACE}
+    objects = monitor.of_type(NETWORK_POLICY) + monitor.of_type(PDB) + monitor.of_type(NAMESPACE)
+    assert {n.type for n in objects} == {NETWORK_POLICY, PDB, NAMESPACE}
     for node in objects:
         assert builtin_errors(node.inputs) == [], node.name
+
+
+def test_replicas_spread_over_zones_as_a_preference(declared):
+    predictor = isvc(declared, "onnx").inputs["spec"]["predictor"]
+    assert predictor["topologySpreadConstraints"] == [
+        {
+            "maxSkew": 1,
+            "topologyKey": "topology.kubernetes.io/zone",
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": {"serving.kserve.io/inferenceservice": "onnx", "component": "predictor"}},
+        }
+    ]
+
+
+def test_a_disruption_budget_per_inference_service_that_never_blocks_a_drain(declared):
+    budgets = {n.inputs["metadata"]["name"]: n.inputs for n in declared.of_type(PDB)}
+    assert set(budgets) == {f"{s.name}-predictor" for s in ALL_FORMATS}
+    onnx = budgets["onnx-predictor"]
+    assert onnx["metadata"]["namespace"] == "models"
+    assert onnx["spec"] == {
+        "maxUnavailable": 1,
+        "selector": {"matchLabels": {"serving.kserve.io/inferenceservice": "onnx", "component": "predictor"}},
+        "unhealthyPodEvictionPolicy": "AlwaysAllow",
+    }
+    namespace = declared.one(NAMESPACE)
+    assert all(namespace.urn in n.dependencies for n in declared.of_type(PDB))
