@@ -46,6 +46,11 @@ IMAGES = {
     "metricsApiServer": "kedacore/keda-metrics-apiserver",
     "webhooks": "kedacore/keda-admission-webhooks",
 }
+# Production: a standby operator (it elects a leader; KEDA docs, "Cluster": High Availability, supports 2 replicas)
+# with a disruption budget, spread over zones. The metrics server stays at 1 (the same page: only one can serve
+# external.metrics.k8s.io), as do the admission webhooks (failurePolicy Ignore: nothing waits for them). While no
+# operator runs, KEDA's HPAs keep the replicas they have; no model stops serving.
+OPERATOR_REPLICAS = 2
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ class KedaArgs:
     """The cluster whose Workload Identity creates `<project>.svc.id.goog`."""
     depends_on: list[pulumi.Resource] = field(default_factory=list)
     """What the release waits for, e.g. the image proxies and the nodes' read access to them."""
+    highly_available: bool = False
+    """Production: a standby operator, a disruption budget and zone spread."""
 
     @classmethod
     def from_settings(cls, stack: StackSettings, cluster: Cluster, image_cache: ImageCache | None) -> KedaArgs:
@@ -76,6 +83,7 @@ class KedaArgs:
             cluster_name=stack.cluster.gke_name if stack.on_gke else None,
             workload_pool_owner=cluster.workload_pool_owner,
             depends_on=image_cache.pull_prerequisites if image_cache and stack.mirrors_chart_images else [],
+            highly_available=stack.production,
         )
 
 
@@ -93,6 +101,21 @@ def keda_values(args: KedaArgs, gcp_service_account: pulumi.Input[str] | None) -
         values["nodeSelector"] = dict(args.system_node_selector)
     if gcp_service_account is not None:
         values["podIdentity"] = {"gcp": {"enabled": True, "gcpIAMServiceAccount": gcp_service_account}}
+    if args.highly_available:
+        operator = {"app": "keda-operator"}  # the operator Deployment's selector (templates/manager/deployment.yaml)
+        values["operator"] = {"replicaCount": OPERATOR_REPLICAS}
+        values["podDisruptionBudget"] = {"operator": {"minAvailable": 1}}
+        values["topologySpreadConstraints"] = {
+            "operator": [
+                {
+                    "maxSkew": 1,
+                    "topologyKey": key,
+                    "whenUnsatisfiable": "ScheduleAnyway",
+                    "labelSelector": {"matchLabels": operator},
+                }
+                for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+            ]
+        }
     return values
 
 

@@ -44,6 +44,45 @@ KSERVE_NAMESPACE_LABELS = {
 # Helm waits for Deployments (and, for cert-manager, its start-up API check job) before reporting success.
 HELM_TIMEOUT_SECONDS = 600
 
+# --- availability (production) ---------------------------------------------------------------------------------
+# Replicas for a production stack. KServe's controller elects a leader (`--leader-elect`) and every replica serves
+# the admission webhooks (controller-runtime's webhook server does not wait for leadership), so a second replica
+# keeps InferenceServices admissible while one is drained. The chart has no replicas value: a server-side apply
+# patch of the Deployment sets them. cert-manager: the counts of its "Best Practice" page (High Availability):
+# controller 2, webhook 3, cainjector 2, each with a PodDisruptionBudget (the chart's, minAvailable 1).
+KSERVE_CONTROLLER = "kserve-controller-manager"
+KSERVE_CONTROLLER_REPLICAS = 2
+# The controller Deployment's selector (kserve-resources v0.20.0, files/kserve/resources.yaml).
+KSERVE_CONTROLLER_SELECTOR = {"control-plane": KSERVE_CONTROLLER, "controller-tools.k8s.io": "1.0"}
+CERT_MANAGER_REPLICAS = {"controller": 2, "webhook": 3, "cainjector": 2}
+ZONE, HOSTNAME = "topology.kubernetes.io/zone", "kubernetes.io/hostname"
+
+# Requests for every cert-manager workload, whose chart sets none (a pod without requests is BestEffort: evicted
+# first, and scheduled as if free). Estimates for a cluster with a handful of Certificates: cert-manager's memory
+# grows with the TLS Secrets it caches ("Scaling cert-manager"); the limits bound a leak on the shared system pool.
+# No CPU limit: CFS throttling would only slow it down. KServe's controller and kube-rbac-proxy have the chart's
+# own (100m / 300Mi each, requested at the limit), as have KEDA's.
+CERT_MANAGER_RESOURCES = {
+    "controller": {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+    "webhook": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}},
+    "cainjector": {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+    "startupapicheck": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}},
+}
+
+
+def spread(selector: dict[str, str]) -> list[dict[str, Any]]:
+    """Replicas over zones, then nodes: preferences (ScheduleAnyway), so a rollout's surge pod or a drain never
+    waits for a node the system pool does not have."""
+    return [
+        {
+            "maxSkew": 1,
+            "topologyKey": key,
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": dict(selector)},
+        }
+        for key in (ZONE, HOSTNAME)
+    ]
+
 
 # Every image the charts pull, by the value that names it, with the chart's default; set only when a mirror
 # rewrites it. Tags stay the charts' (kserve.version, cert-manager's appVersion), except kube-rbac-proxy's,
@@ -93,6 +132,8 @@ class KServePlatformArgs:
     watched_crds: list[pulumi.Resource] = field(default_factory=list)
     """Releases whose CRDs the controller must find when it starts: KEDA's (it watches ScaledObjects only if
     their CRD existed then)."""
+    highly_available: bool = False
+    """Production: KServe's controller and cert-manager with several replicas, disruption budgets and zone spread."""
 
     def __post_init__(self):
         errors = mirror_errors(self.image_mirrors or {})
@@ -115,6 +156,7 @@ class KServePlatformArgs:
             image_mirrors=image_cache.chart_mirrors if image_cache and stack.mirrors_chart_images else None,
             depends_on=image_cache.pull_prerequisites if image_cache and stack.mirrors_chart_images else [],
             watched_crds=[keda],
+            highly_available=stack.production,
         )
 
 
@@ -133,10 +175,25 @@ def _mirror_images(
 def cert_manager_values(args: KServePlatformArgs) -> dict[str, Any]:
     # crds.keep repeats the chart's default, pinned: deleting cert-manager's CRDs deletes every Certificate
     # and Issuer in the cluster, KServe's webhook certificate among them.
-    values: dict[str, Any] = {"crds": {"enabled": True, "keep": True}}
-    if args.system_node_selector:
-        for component in (values, *(values.setdefault(c, {}) for c in ("webhook", "cainjector", "startupapicheck"))):
+    values: dict[str, Any] = {
+        "crds": {"enabled": True, "keep": True},
+        # The leader-election leases in cert-manager's own namespace rather than kube-system (the chart's default),
+        # which GKE Autopilot does not let workloads write to (cert-manager docs, "Installing on GKE Autopilot").
+        "global": {"leaderElection": {"namespace": CERT_MANAGER_NAMESPACE}},
+    }
+    components = {"controller": values} | {c: values.setdefault(c, {}) for c in ("webhook", "cainjector")}
+    for name, component in {**components, "startupapicheck": values.setdefault("startupapicheck", {})}.items():
+        if args.system_node_selector:
             component["nodeSelector"] = dict(args.system_node_selector)
+        component["resources"] = CERT_MANAGER_RESOURCES[name]
+    if args.highly_available:
+        for name, component in components.items():
+            component["replicaCount"] = CERT_MANAGER_REPLICAS[name]
+            # The chart's budget: minAvailable 1 when neither minAvailable nor maxUnavailable is given.
+            component["podDisruptionBudget"] = {"enabled": True}
+            component["topologySpreadConstraints"] = spread(
+                {"app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": name}
+            )
     _mirror_images(values, CERT_MANAGER_IMAGES, args.image_mirrors)
     return values
 
@@ -162,6 +219,8 @@ def kserve_values(args: KServePlatformArgs) -> dict[str, Any]:
     }
     if args.system_node_selector:
         controller["nodeSelector"] = dict(args.system_node_selector)
+    if args.highly_available:  # the replicas themselves: KServePlatform's DeploymentPatch
+        controller["topologySpreadConstraints"] = spread(KSERVE_CONTROLLER_SELECTOR)
     values: dict[str, Any] = {
         "controller": controller,
         # Both repeat the chart's defaults, pinned: aggregation and the scraping annotations target Knative's
@@ -239,6 +298,31 @@ class KServePlatform(pulumi.ComponentResource):
                 parent=self, depends_on=[self.cert_manager, self.crds, *args.depends_on, *args.watched_crds]
             ),
         )
+
+        if args.highly_available:
+            after_release = pulumi.ResourceOptions(parent=self, depends_on=[self.controller])
+            # Server-side apply of spec.replicas only, under this patch's own field manager: the chart renders no
+            # replicas, so Helm's upgrades never touch the field; forced, so a `kubectl scale` is taken back.
+            self.controller_replicas = k8s.apps.v1.DeploymentPatch(
+                f"{name}-controller-replicas",
+                metadata={
+                    "name": KSERVE_CONTROLLER,
+                    "namespace": kserve_ns.metadata["name"],
+                    "annotations": {"pulumi.com/patchForce": "true"},
+                },
+                spec={"replicas": KSERVE_CONTROLLER_REPLICAS},
+                opts=after_release,
+            )
+            self.controller_budget = k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-controller-pdb",
+                metadata={"name": KSERVE_CONTROLLER, "namespace": kserve_ns.metadata["name"]},
+                spec={
+                    "minAvailable": 1,
+                    "selector": {"matchLabels": dict(KSERVE_CONTROLLER_SELECTOR)},
+                    "unhealthyPodEvictionPolicy": "AlwaysAllow",
+                },
+                opts=after_release,
+            )
 
         self.namespace = self.controller.namespace
         self.version = self.controller.version

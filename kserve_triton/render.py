@@ -66,10 +66,17 @@ def _options(node: Node) -> dict[str, Any]:
     return options
 
 
+def is_patch(node: Node) -> bool:
+    """A server-side apply patch of an object something else owns (`kubernetes:apps/v1:DeploymentPatch`)."""
+    return node.type.startswith("kubernetes:") and node.type.endswith("Patch")
+
+
 def kubernetes_document(node: Node) -> dict[str, Any]:
     inputs = masked(node.inputs)
     if node.type == "kubernetes:helm.sh/v3:Release":
         return {"helmRelease": inputs, **({"pulumiOptions": _options(node)} if _options(node) else {})}
+    if is_patch(node):  # only the fields it sets, applied to the live object: not an object of its own
+        return {"serverSideApplyPatch": inputs}
     return inputs
 
 
@@ -80,7 +87,7 @@ def kubernetes_file_name(position: int, node: Node) -> str:
     else:
         metadata = inputs.get("metadata") or {}
         kind, namespace, name = (
-            inputs.get("kind", "Object"),
+            inputs.get("kind", "Object") + ("Patch" if is_patch(node) else ""),
             metadata.get("namespace", ""),
             metadata.get("name", node.name),
         )
@@ -96,7 +103,7 @@ def gcp_document(node: Node) -> dict[str, Any]:
 
 def _short_type(node: Node) -> str:
     if node.type.startswith("kubernetes:") and "kind" in node.inputs:
-        return str(node.inputs["kind"])
+        return str(node.inputs["kind"]) + ("Patch" if is_patch(node) else "")
     if node.type == "kubernetes:helm.sh/v3:Release":
         return "HelmRelease"
     return node.type.rsplit(":", 1)[-1]

@@ -93,6 +93,8 @@ class Release:
 class Scenario:
     args: KServePlatformArgs
     releases: dict[str, Release]
+    monitor: Any
+    """What the program registered (the patch and budgets beside the releases)."""
 
 
 def _releases(monitor) -> dict[str, Release]:
@@ -147,7 +149,7 @@ SCENARIOS = {
 @functools.cache
 def scenario(name: str) -> Scenario:
     args, harness = _capturing_args(SCENARIOS[name])
-    return Scenario(args, _releases(harness.monitor))
+    return Scenario(args, _releases(harness.monitor), harness.monitor)
 
 
 def test_the_dev_stack_puts_kserve_and_cert_manager_on_the_system_pool():
@@ -523,3 +525,172 @@ def test_rendered_keda_objects_are_valid(name):
         if obj["kind"] in ("CustomResourceDefinition", "APIService", "ValidatingWebhookConfiguration"):
             continue
         assert builtin_errors(obj) == [], f"{obj['kind']}/{obj['metadata']['name']}"
+
+
+# --- availability and requests, as rendered -------------------------------------------------------------------
+
+
+def workloads(objects: list[dict[str, Any]], kind: str = "Deployment") -> dict[str, dict[str, Any]]:
+    return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}
+
+
+def budgets(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {o["metadata"]["name"]: o["spec"] for o in objects if o["kind"] == "PodDisruptionBudget"}
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    assert set(selector) == {"matchLabels"}, selector
+    return labels.items() >= selector["matchLabels"].items()
+
+
+CERT_MANAGER_DEPLOYMENTS = {"cert-manager": 2, "cert-manager-webhook": 3, "cert-manager-cainjector": 2}
+
+
+@pytest.mark.parametrize(
+    ("name", "release"),
+    [(n, r) for n in SCENARIOS for r in ("cert-manager", "kserve-resources", "keda") if n in STACKS or r != "keda"],
+)
+def test_every_container_of_every_workload_requests_cpu_and_memory(name, release):
+    chosen = scenario(name).releases
+    for workload, spec in pod_specs(chosen[release].objects()).items():
+        for container in spec.get("initContainers", []) + spec["containers"]:
+            requests = (container.get("resources") or {}).get("requests") or {}
+            assert {"cpu", "memory"} <= set(requests), f"{workload} {container['name']}"
+
+
+def test_in_production_cert_manager_runs_several_replicas_each_with_a_budget_and_zone_spread():
+    objects = scenario("prod").releases["cert-manager"].objects()
+    deployments, found = workloads(objects), budgets(objects)
+    assert {name: d["spec"]["replicas"] for name, d in deployments.items()} == CERT_MANAGER_DEPLOYMENTS
+    assert set(found) == set(CERT_MANAGER_DEPLOYMENTS)
+    for name, deployment in deployments.items():
+        template = deployment["spec"]["template"]
+        assert found[name]["minAvailable"] == 1, name
+        assert selects(found[name]["selector"], template["metadata"]["labels"]), name
+        spread = template["spec"]["topologySpreadConstraints"]
+        assert [c["topologyKey"] for c in spread] == ["topology.kubernetes.io/zone", "kubernetes.io/hostname"]
+        assert all(selects(c["labelSelector"], template["metadata"]["labels"]) for c in spread), name
+        # ...and no other cert-manager Deployment's pods
+        others = [d for n, d in deployments.items() if n != name]
+        assert not any(selects(found[name]["selector"], d["spec"]["template"]["metadata"]["labels"]) for d in others)
+
+
+@pytest.mark.parametrize("name", ["dev", "local"])
+def test_outside_production_cert_manager_keeps_one_replica_of_each_and_no_budget(name):
+    objects = scenario(name).releases["cert-manager"].objects()
+    assert {n: d["spec"]["replicas"] for n, d in workloads(objects).items()} == dict.fromkeys(
+        CERT_MANAGER_DEPLOYMENTS, 1
+    )
+    assert budgets(objects) == {}
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_cert_manager_leases_in_its_own_namespace(name):
+    objects = scenario(name).releases["cert-manager"].objects()
+    (controller,) = [c for c in workloads(objects)["cert-manager"]["spec"]["template"]["spec"]["containers"]]
+    assert "--leader-election-namespace=cert-manager" in controller["args"]
+    lease_roles = [o for o in objects if o["kind"] == "Role" and o["metadata"]["name"].endswith(":leaderelection")]
+    assert lease_roles and {o["metadata"]["namespace"] for o in lease_roles} == {"cert-manager"}
+
+
+def kserve_budgets(chosen: Scenario) -> list[Any]:
+    """The program's PodDisruptionBudgets in KServe's namespace (the others are the InferenceServices')."""
+    found = chosen.monitor.of_type("kubernetes:policy/v1:PodDisruptionBudget")
+    return [n for n in found if n.inputs["metadata"]["namespace"] == "kserve"]
+
+
+def _kserve_controller(name: str) -> dict[str, Any]:
+    (deployment,) = workloads(scenario(name).releases["kserve-resources"].objects()).values()
+    return deployment
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_the_chart_renders_no_controller_replicas_so_the_patch_alone_owns_them(name):
+    """Helm's three-way merge never touches a field its manifests never had: the patch's replicas stay."""
+    assert "replicas" not in _kserve_controller(name)["spec"]
+
+
+def test_in_production_the_patched_kserve_controller_has_two_replicas_a_budget_and_zone_spread():
+    chosen = scenario("prod")
+    deployment = _kserve_controller("prod")
+    (patch,) = chosen.monitor.of_type("kubernetes:apps/v1:DeploymentPatch")
+    patch = patch.inputs
+    # The patch names the Deployment the chart renders, and the result is a valid Deployment with two replicas.
+    assert (patch["apiVersion"], patch["kind"]) == (deployment["apiVersion"], deployment["kind"])
+    assert patch["metadata"]["name"] == deployment["metadata"]["name"] == "kserve-controller-manager"
+    assert patch["metadata"]["namespace"] == chosen.releases["kserve-resources"].namespace
+    patched = {**deployment, "spec": {**deployment["spec"], **patch["spec"]}}
+    assert patched["spec"]["replicas"] == 2
+    assert builtin_errors(patched) == []
+    (budget,) = kserve_budgets(chosen)
+    template_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert budget.inputs["metadata"]["namespace"] == "kserve"
+    assert budget.inputs["spec"]["selector"] == deployment["spec"]["selector"]
+    assert selects(budget.inputs["spec"]["selector"], template_labels)
+    assert budget.inputs["spec"]["minAvailable"] == 1
+    spread = deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    assert [c["topologyKey"] for c in spread] == ["topology.kubernetes.io/zone", "kubernetes.io/hostname"]
+    assert all(selects(c["labelSelector"], template_labels) for c in spread)
+
+
+@pytest.mark.parametrize("name", ["dev", "local"])
+def test_outside_production_the_kserve_controller_is_left_at_one_replica(name):
+    chosen = scenario(name)
+    assert chosen.monitor.of_type("kubernetes:apps/v1:DeploymentPatch") == []
+    assert kserve_budgets(chosen) == []
+    assert "topologySpreadConstraints" not in _kserve_controller(name)["spec"]["template"]["spec"]
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_kserve_workloads_request_at_their_limits(name):
+    """The chart's own requests (100m / 300Mi for the manager and for kube-rbac-proxy), kept."""
+    for container in _kserve_controller(name)["spec"]["template"]["spec"]["containers"]:
+        assert (
+            container["resources"]["requests"] == container["resources"]["limits"] == {"cpu": "100m", "memory": "300Mi"}
+        )
+
+
+def test_in_production_keda_runs_a_standby_operator_with_a_budget():
+    objects = scenario("prod").releases["keda"].objects()
+    replicas = {n: d["spec"]["replicas"] for n, d in workloads(objects).items()}
+    assert replicas == {"keda-operator": 2, "keda-operator-metrics-apiserver": 1, "keda-admission-webhooks": 1}
+    found = budgets(objects)
+    assert set(found) == {"keda-operator"}
+    assert found["keda-operator"]["minAvailable"] == 1
+    operator = workloads(objects)["keda-operator"]["spec"]["template"]
+    assert selects(found["keda-operator"]["selector"], operator["metadata"]["labels"])
+    assert [c["topologyKey"] for c in operator["spec"]["topologySpreadConstraints"]] == [
+        "topology.kubernetes.io/zone",
+        "kubernetes.io/hostname",
+    ]
+
+
+@pytest.mark.parametrize("name", ["dev", "local"])
+def test_outside_production_keda_runs_one_of_each(name):
+    objects = scenario(name).releases["keda"].objects()
+    assert set(n for n, d in workloads(objects).items() if d["spec"]["replicas"] != 1) == set()
+    assert budgets(objects) == {}
+
+
+@pytest.mark.parametrize("name", ["prod"])
+@pytest.mark.parametrize("release", ["cert-manager", "kserve-resources", "keda"])
+def test_production_renders_are_valid(name, release):
+    for obj in scenario(name).releases[release].objects():
+        if obj["kind"] in ("CustomResourceDefinition", "APIService", "ValidatingWebhookConfiguration"):
+            continue
+        if obj["apiVersion"].startswith(CUSTOM_GROUPS):
+            continue
+        assert builtin_errors(obj) == [], f"{obj['kind']}/{obj['metadata']['name']}"
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_the_storage_initializer_gets_a_seccomp_profile_and_keeps_the_charts_settings(name):
+    objects = scenario(name).releases["kserve-resources"].objects()
+    (storage,) = [o for o in objects if o["kind"] == "ClusterStorageContainer"]
+    assert storage["spec"]["container"]["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "privileged": False,
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }

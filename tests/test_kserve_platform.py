@@ -8,6 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 from chart_values import reference_values, unknown_keys
+from schemas import builtin_errors
 
 from components.kserve_platform import CERT_MANAGER_IMAGES, KSERVE_IMAGES, KServePlatform, KServePlatformArgs
 from conftest import shared_dir, shared_missing
@@ -264,3 +265,89 @@ def test_the_cert_manager_images_rewritten_are_the_charts_defaults(version):
         # v1.19.6 gives the repository in full; v1.21.1 computes it from registry, namespace and name.
         computed = f"{reference.get('imageRegistry')}/{reference.get('imageNamespace')}/{image.get('name')}"
         assert (image["repository"] or computed) == default, path
+
+
+# --- availability ---------------------------------------------------------------------------------------------
+
+DEPLOYMENT_PATCH = "kubernetes:apps/v1:DeploymentPatch"
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+
+
+def test_every_cert_manager_workload_requests_resources_and_leases_in_its_own_namespace(installed):
+    values = installed.one(RELEASE, "kserve-cert-manager").inputs["values"]
+    assert values["global"] == {"leaderElection": {"namespace": "cert-manager"}}
+    for component in (values, values["webhook"], values["cainjector"], values["startupapicheck"]):
+        resources = component["resources"]
+        assert set(resources["requests"]) == {"cpu", "memory"}
+        assert set(resources["limits"]) == {"memory"}, "no CPU limit: no CFS throttling"
+
+
+def test_outside_production_one_replica_of_each_and_no_patch_or_budget(installed):
+    values = installed.one(RELEASE, "kserve-cert-manager").inputs["values"]
+    assert not {"replicaCount", "podDisruptionBudget", "topologySpreadConstraints"} & set(values)
+    assert (
+        "topologySpreadConstraints"
+        not in installed.one(RELEASE, "kserve-resources").inputs["values"]["kserve"]["controller"]
+    )
+    assert not installed.of_type(DEPLOYMENT_PATCH) and not installed.of_type(PDB)
+
+
+@pytest.fixture
+def highly_available(pulumi_mocks):
+    return build(pulumi_mocks, highly_available=True)
+
+
+def test_in_production_cert_manager_runs_its_best_practice_replicas_with_budgets_and_spread(highly_available):
+    values = highly_available.one(RELEASE, "kserve-cert-manager").inputs["values"]
+    for name, component, replicas in [
+        ("controller", values, 2),
+        ("webhook", values["webhook"], 3),
+        ("cainjector", values["cainjector"], 2),
+    ]:
+        assert component["replicaCount"] == replicas
+        assert component["podDisruptionBudget"] == {"enabled": True}
+        selector = {"app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": name}
+        assert [
+            (c["topologyKey"], c["whenUnsatisfiable"], c["labelSelector"]["matchLabels"])
+            for c in component["topologySpreadConstraints"]
+        ] == [
+            ("topology.kubernetes.io/zone", "ScheduleAnyway", selector),
+            ("kubernetes.io/hostname", "ScheduleAnyway", selector),
+        ]
+    assert "replicaCount" not in values["startupapicheck"], "a Job"
+
+
+def test_in_production_the_kserve_controller_gets_two_replicas_by_patch_and_a_budget(highly_available):
+    patch = highly_available.one(DEPLOYMENT_PATCH)
+    release = highly_available.one(RELEASE, "kserve-resources")
+    assert patch.inputs["metadata"] == {
+        "name": "kserve-controller-manager",
+        "namespace": "kserve",
+        "annotations": {"pulumi.com/patchForce": "true"},
+    }
+    assert patch.inputs["spec"] == {"replicas": 2}, "only the replicas: the rest is Helm's"
+    budget = highly_available.one(PDB)
+    assert budget.inputs["metadata"] == {"name": "kserve-controller-manager", "namespace": "kserve"}
+    assert budget.inputs["spec"] == {
+        "minAvailable": 1,
+        "selector": {"matchLabels": {"control-plane": "kserve-controller-manager", "controller-tools.k8s.io": "1.0"}},
+        "unhealthyPodEvictionPolicy": "AlwaysAllow",
+    }
+    for node in (patch, budget):
+        assert release.urn in node.dependencies, "the Deployment exists once the release does"
+    spread = release.inputs["values"]["kserve"]["controller"]["topologySpreadConstraints"]
+    assert [c["topologyKey"] for c in spread] == ["topology.kubernetes.io/zone", "kubernetes.io/hostname"]
+
+
+def test_the_budget_is_a_valid_kubernetes_object(highly_available):
+    assert builtin_errors(highly_available.one(PDB).inputs) == []
+
+
+@needs_shared
+@pytest.mark.parametrize("cert_manager_version", ["v1.19.6", "v1.21.1"])
+def test_every_production_values_key_exists_in_the_charts(pulumi_mocks, cert_manager_version):
+    monitor = build(pulumi_mocks, cert_manager_version=cert_manager_version, highly_available=True)
+    cert_manager = monitor.one(RELEASE, "kserve-cert-manager").inputs["values"]
+    kserve = monitor.one(RELEASE, "kserve-resources").inputs["values"]
+    assert unknown_keys(cert_manager, reference_values(SHARED, "cert-manager", cert_manager_version)) == []
+    assert unknown_keys(kserve, reference_values(SHARED, "kserve-resources", "v0.20.0")) == []

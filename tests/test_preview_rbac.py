@@ -84,12 +84,22 @@ def kubernetes_types(stack: str) -> set[tuple[str, str | None]]:
 
 
 def group_and_resource(token: str) -> tuple[str, str]:
-    """`kubernetes:networking.k8s.io/v1:NetworkPolicy` -> ("networking.k8s.io", "networkpolicies")."""
+    """`kubernetes:networking.k8s.io/v1:NetworkPolicy` -> ("networking.k8s.io", "networkpolicies"); a patch
+    (`kubernetes:apps/v1:DeploymentPatch`) reads the object it patches: ("apps", "deployments")."""
     match = re.fullmatch(r"kubernetes:(?P<group>[^/]+)/[^:]+:(?P<kind>\w+)", token)
     assert match, token
     group = "" if match["group"] == "core" else match["group"]
-    kind = match["kind"].lower()
+    kind = match["kind"].removesuffix("Patch").lower()
     return group, (kind[:-1] + "ies" if kind.endswith("y") else kind + "s")
+
+
+def test_resource_names():
+    assert group_and_resource("kubernetes:networking.k8s.io/v1:NetworkPolicy") == (
+        "networking.k8s.io",
+        "networkpolicies",
+    )
+    assert group_and_resource("kubernetes:apps/v1:DeploymentPatch") == ("apps", "deployments")
+    assert group_and_resource("kubernetes:core/v1:NamespacePatch") == ("", "namespaces")
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

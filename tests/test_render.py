@@ -35,6 +35,19 @@ def test_every_rendered_kubernetes_object_validates(stack, tmp_path):
             assert builtin_errors(obj) == [], obj["metadata"]["name"]
     releases = [d["helmRelease"] for d in documents if "helmRelease" in d]
     assert sorted(r["name"] for r in releases) == ["cert-manager", "keda", "kserve-crd", "kserve-resources"]
+    # Patches hold only the fields they set (tests/test_chart_render.py validates them applied to the chart's object).
+    patches = [d["serverSideApplyPatch"] for d in documents if "serverSideApplyPatch" in d]
+    assert all({"kind", "helmRelease", "serverSideApplyPatch"} & set(d) for d in documents)
+    assert [(p["kind"], p["metadata"]["name"]) for p in patches] == (
+        [("Deployment", "kserve-controller-manager")] if stack == "prod" else []
+    )
+
+
+def test_a_patch_is_named_as_one(tmp_path):
+    target = render("prod", tmp_path, overrides=PROJECT_OVERRIDE)
+    (patch,) = [p.name for p in (target / "kubernetes").glob("*DeploymentPatch*")]
+    assert patch.endswith("-DeploymentPatch-kserve-kserve-controller-manager.yaml")
+    assert "DeploymentPatch<br/>kserve-controller-manager" in (target / "graph.md").read_text()
 
 
 @pytest.mark.parametrize("stack", STACKS)
