@@ -29,10 +29,26 @@ ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 CLUSTER = "gcp:container/cluster:Cluster"
 NODE_POOL = "gcp:container/nodePool:NodePool"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+NAMESPACE_PATCH = "kubernetes:core/v1:NamespacePatch"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+DEPLOYMENT_PATCH = "kubernetes:apps/v1:DeploymentPatch"
 GPU = "nvidia.com/gpu"
 AUTOPILOT_GPU_COUNT = "cloud.google.com/gke-accelerator-count"
 PRODUCTION_LABEL = "kserve-triton-production"
 DEFAULT_MAX_GPU_NODES = 32
+ZONE = "topology.kubernetes.io/zone"
+# GKE gives non-system pods the first 15 s of a spot VM's 30 s preemption notice (GKE docs, "Spot VMs").
+SPOT_NOTICE_SECONDS = 15
+# KServe v0.20's controller: its Deployment's name and its pods' labels (kserve-resources chart).
+KSERVE_CONTROLLER = "kserve-controller-manager"
+KSERVE_CONTROLLER_LABELS = {
+    "app.kubernetes.io/name": KSERVE_CONTROLLER,
+    "control-plane": KSERVE_CONTROLLER,
+    "controller-tools.k8s.io": "1.0",
+}
 
 
 # --- reading resources ---------------------------------------------------------------------------------
@@ -67,6 +83,58 @@ def _is_production(resources: Iterable[PolicyResource]) -> bool:
 def _gpu_count(pool_props: dict[str, Any]) -> int:
     accelerators = (pool_props.get("nodeConfig") or {}).get("guestAccelerators") or []
     return int(sum(a.get("count") or 0 for a in accelerators))
+
+
+def _metadata(resource: PolicyResource) -> dict[str, Any]:
+    return resource.props.get("metadata") or {}
+
+
+def _of_type(resources: Iterable[PolicyResource], *types: str) -> list[PolicyResource]:
+    return [r for r in resources if r.resource_type in types]
+
+
+def _selects(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
+    """A LabelSelector (matchLabels AND matchExpressions); {} selects everything."""
+    selector = selector or {}
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values") or []
+        matched = {
+            "In": labels.get(key) in values,
+            "NotIn": labels.get(key) not in values,
+            "Exists": key in labels,
+            "DoesNotExist": key not in labels,
+        }.get(operator, False)
+        if not matched:
+            return False
+    return True
+
+
+def _predictors(resources: list[PolicyResource]) -> Iterator[tuple[PolicyResource, str, str, dict[str, str]]]:
+    """(InferenceService, namespace, name, labels of its predictor pods) for every InferenceService whose namespace
+    is known. The labels are KServe's (v0.20 predictor.go, buildObjectMeta): the runtime's, the InferenceService's,
+    the predictor's, then `serving.kserve.io/inferenceservice` and `component: predictor`."""
+    runtime_labels = {
+        _metadata(r).get("name"): (r.props.get("spec") or {}).get("labels") or {} for r in _of_type(resources, CSR, SR)
+    }
+    for isvc in _of_type(resources, ISVC):
+        metadata, predictor = _metadata(isvc), (isvc.props.get("spec") or {}).get("predictor") or {}
+        namespace, name = metadata.get("namespace"), metadata.get("name") or isvc.name
+        if not isinstance(namespace, str):
+            continue  # not known until the namespace exists
+        labels = {
+            **runtime_labels.get((predictor.get("model") or {}).get("runtime"), {}),
+            **(metadata.get("labels") or {}),
+            **(predictor.get("labels") or {}),
+            "serving.kserve.io/inferenceservice": name,
+            "component": "predictor",
+        }
+        yield isvc, namespace, name, labels
+
+
+def _in_namespace(resources: list[PolicyResource], type_: str, namespace: str) -> list[PolicyResource]:
+    return [r for r in _of_type(resources, type_) if _metadata(r).get("namespace") == namespace]
 
 
 Check = Callable[[ResourceValidationArgs, ReportViolation], None]
@@ -286,10 +354,175 @@ def _spot_outside_production(args: StackValidationArgs, report: ReportViolation)
     if not _is_production(args.resources):
         return
     for resource in args.resources:
-        node_config = resource.props.get("nodeConfig") or {}
-        preemptible = node_config.get("spot") or node_config.get("preemptible")
-        if resource.resource_type == NODE_POOL and _gpu_count(resource.props) and preemptible:
+        if resource.resource_type == NODE_POOL and _gpu_count(resource.props) and _preemptible(resource.props):
             report(f"production GPU pool {resource.name} must be on-demand, not spot or preemptible", None)
+
+
+def _private_nodes_in_production(args: StackValidationArgs, report: ReportViolation) -> None:
+    if not _is_production(args.resources):
+        return
+    for cluster in _of_type(args.resources, CLUSTER):
+        if ((cluster.props.get("privateClusterConfig") or {}).get("enablePrivateNodes")) is not True:
+            report(f"production cluster {cluster.name}: nodes must have no external IP (enablePrivateNodes)", None)
+
+
+def _preemptible(pool_props: dict[str, Any]) -> bool:
+    node_config = pool_props.get("nodeConfig") or {}
+    return bool(node_config.get("spot") or node_config.get("preemptible"))
+
+
+def _spot_grace(args: StackValidationArgs, report: ReportViolation) -> None:
+    """On a spot GPU pool, a predictor's grace is cut to the notice GKE gives it: the pod must be told so, and Triton
+    must stop waiting for in-flight requests before the grace runs out."""
+    spot = any(_gpu_count(pool.props) and _preemptible(pool.props) for pool in _of_type(args.resources, NODE_POOL))
+    if not spot:
+        return
+    exit_timeouts: dict[str, int | None] = {}
+    for runtime in _of_type(args.resources, CSR, SR):
+        for container in (runtime.props.get("spec") or {}).get("containers") or []:
+            if container.get("name") == "kserve-container":
+                flags = [a for a in container.get("args") or [] if str(a).startswith("--exit-timeout-secs=")]
+                exit_timeouts[_metadata(runtime).get("name")] = int(flags[-1].split("=", 1)[1]) if flags else None
+    for isvc in _of_type(args.resources, ISVC):
+        predictor = (isvc.props.get("spec") or {}).get("predictor") or {}
+        name = _metadata(isvc).get("name") or isvc.name
+        grace = predictor.get("terminationGracePeriodSeconds")
+        if grace is None or grace > SPOT_NOTICE_SECONDS:
+            report(
+                f"InferenceService {name} on a spot GPU pool: terminationGracePeriodSeconds must be at most "
+                f"{SPOT_NOTICE_SECONDS} (GKE gives pods {SPOT_NOTICE_SECONDS} s of a spot VM's notice), not "
+                f"{grace if grace is not None else 'the default 30'}",
+                None,
+            )
+            continue
+        runtime = (predictor.get("model") or {}).get("runtime")
+        if runtime in exit_timeouts and (exit_timeouts[runtime] is None or exit_timeouts[runtime] >= grace):
+            report(
+                f"runtime {runtime}: Triton's --exit-timeout-secs must be below InferenceService {name}'s "
+                f"{int(grace)} s grace (Triton's default is 30), got {exit_timeouts[runtime]}",
+                None,
+            )
+
+
+# --- model namespaces ----------------------------------------------------------------------------------
+
+
+def _psa_restricted(args: StackValidationArgs, report: ReportViolation) -> None:
+    labels_of = {
+        _metadata(r).get("name"): _metadata(r).get("labels") or {}
+        for r in _of_type(args.resources, NAMESPACE, NAMESPACE_PATCH)
+    }
+    for _, namespace, name, _ in _predictors(args.resources):
+        if labels_of.get(namespace, {}).get("pod-security.kubernetes.io/enforce") != "restricted":
+            report(
+                f"namespace {namespace} of InferenceService {name} must enforce the restricted Pod Security Standard "
+                "(label pod-security.kubernetes.io/enforce: restricted, on a Namespace or NamespacePatch here)",
+                None,
+            )
+
+
+def _admits_everyone(rule: dict[str, Any]) -> bool:
+    peers = rule.get("from")
+    if not peers:
+        return True
+    return any(
+        (peer.get("namespaceSelector") == {} and not (peer.get("podSelector") or {}))
+        or (peer.get("ipBlock") or {}).get("cidr") in ("0.0.0.0/0", "::/0")
+        for peer in peers
+    )
+
+
+def _default_deny(args: StackValidationArgs, report: ReportViolation) -> None:
+    for _, namespace, name, labels in _predictors(args.resources):
+        selecting = [
+            p.props.get("spec") or {}
+            for p in _in_namespace(args.resources, NETWORK_POLICY, namespace)
+            if "Ingress" in ((p.props.get("spec") or {}).get("policyTypes") or ["Ingress"])
+            and _selects((p.props.get("spec") or {}).get("podSelector"), labels)
+        ]
+        if not any(not spec.get("ingress") for spec in selecting):
+            report(
+                f"InferenceService {namespace}/{name}: no NetworkPolicy here denies ingress to its predictor by "
+                "default (one that selects its pods for Ingress with no rule)",
+                None,
+            )
+        if any(_admits_everyone(rule) for spec in selecting for rule in spec.get("ingress") or []):
+            report(f"InferenceService {namespace}/{name}: a NetworkPolicy admits every source to its predictor", None)
+
+
+# --- availability in production ------------------------------------------------------------------------
+
+
+def _isvc_pdb(args: StackValidationArgs, report: ReportViolation) -> None:
+    if not _is_production(args.resources):
+        return
+    for _, namespace, name, labels in _predictors(args.resources):
+        budgets = [
+            b
+            for b in _in_namespace(args.resources, PDB, namespace)
+            if _selects((b.props.get("spec") or {}).get("selector"), labels)
+        ]
+        if not budgets:
+            report(
+                f"production InferenceService {namespace}/{name}: no PodDisruptionBudget selects its predictor", None
+            )
+
+
+def _isvc_zone_spread(args: StackValidationArgs, report: ReportViolation) -> None:
+    if not _is_production(args.resources):
+        return
+    for isvc, namespace, name, labels in _predictors(args.resources):
+        predictor = (isvc.props.get("spec") or {}).get("predictor") or {}
+        spread = [
+            c
+            for c in predictor.get("topologySpreadConstraints") or []
+            if c.get("topologyKey") == ZONE and c.get("labelSelector") and _selects(c["labelSelector"], labels)
+        ]
+        if not spread:
+            report(
+                f"production InferenceService {namespace}/{name}: its predictor must spread over zones "
+                f"(topologySpreadConstraints on {ZONE} selecting its pods)",
+                None,
+            )
+
+
+def _control_plane_ha(args: StackValidationArgs, report: ReportViolation) -> None:
+    if not _is_production(args.resources):
+        return
+    controllers = [
+        d
+        for d in _of_type(args.resources, DEPLOYMENT, DEPLOYMENT_PATCH)
+        if _metadata(d).get("name") == KSERVE_CONTROLLER
+    ]
+    if not any(((d.props.get("spec") or {}).get("replicas") or 0) >= 2 for d in controllers):
+        report(f"production: KServe's controller ({KSERVE_CONTROLLER}) must run at least 2 replicas", None)
+    namespaces = {_metadata(d).get("namespace") for d in controllers} or {"kserve"}
+    if not any(
+        _selects((b.props.get("spec") or {}).get("selector"), KSERVE_CONTROLLER_LABELS)
+        for namespace in namespaces
+        for b in _in_namespace(args.resources, PDB, namespace)
+    ):
+        report(f"production: no PodDisruptionBudget protects KServe's controller ({KSERVE_CONTROLLER})", None)
+    for release in _of_type(args.resources, RELEASE):
+        if release.props.get("chart") != "cert-manager":
+            continue
+        webhook = (release.props.get("values") or {}).get("webhook") or {}
+        if (webhook.get("replicaCount") or 1) < 2:
+            report("production: cert-manager's webhook must run at least 2 replicas (webhook.replicaCount)", None)
+        if not (webhook.get("podDisruptionBudget") or {}).get("enabled"):
+            report(
+                "production: cert-manager's webhook needs its PodDisruptionBudget (webhook.podDisruptionBudget)", None
+            )
+
+
+def _no_oci(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    model = ((args.props.get("spec") or {}).get("predictor") or {}).get("model") or {}
+    if str(model.get("storageUri") or "").startswith("oci://"):
+        report(
+            f"{_name(args)}: oci:// storage (KServe's modelcars) does not work with Triton in KServe v0.20 "
+            "(uid 1010 and a /mnt/models symlink Triton cannot follow, kserve/kserve#4753)",
+            None,
+        )
 
 
 # --- Helm and CRDs -------------------------------------------------------------------------------------
@@ -409,6 +642,54 @@ POLICIES = [
         "spot-only-outside-production",
         "Production GPU pools are on-demand; spot is for other stacks.",
         _spot_outside_production,
+        MANDATORY,
+    ),
+    StackValidationPolicy(
+        "production-private-nodes",
+        "Production GKE nodes have no external IP (privateClusterConfig.enablePrivateNodes).",
+        _private_nodes_in_production,
+        MANDATORY,
+    ),
+    StackValidationPolicy(
+        "spot-grace-fits-notice",
+        "On a spot GPU pool, predictors stop within GKE's 15 s, and Triton's exit timeout is below their grace.",
+        _spot_grace,
+        MANDATORY,
+    ),
+    StackValidationPolicy(
+        "model-namespace-psa-restricted",
+        "Every namespace holding an InferenceService enforces the restricted Pod Security Standard.",
+        _psa_restricted,
+        MANDATORY,
+    ),
+    StackValidationPolicy(
+        "model-namespace-default-deny",
+        "Every predictor is isolated by a default-deny ingress NetworkPolicy, and no policy admits every source.",
+        _default_deny,
+        MANDATORY,
+    ),
+    StackValidationPolicy(
+        "isvc-pdb-in-production",
+        "In production, a PodDisruptionBudget selects every InferenceService's predictor.",
+        _isvc_pdb,
+        MANDATORY,
+    ),
+    StackValidationPolicy(
+        "isvc-zone-spread-in-production",
+        "In production, every predictor spreads over zones.",
+        _isvc_zone_spread,
+        MANDATORY,
+    ),
+    StackValidationPolicy(
+        "control-plane-ha-in-production",
+        "In production, KServe's controller and cert-manager's webhook run 2+ replicas with disruption budgets.",
+        _control_plane_ha,
+        MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        "no-oci-storage-uri",
+        "No InferenceService reads its model from oci:// (Triton cannot, through KServe v0.20's modelcars).",
+        _only((ISVC,), _no_oci),
         MANDATORY,
     ),
     ResourceValidationPolicy(

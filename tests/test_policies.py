@@ -141,6 +141,80 @@ def release(chart="oci://ghcr.io/kserve/charts/kserve-crd", version="v0.20.0", p
 
 ROOT_CONTEXT = {**SAFE_CONTEXT, "runAsUser": 0}
 
+NAMESPACE = "kubernetes:core/v1:Namespace"
+NAMESPACE_PATCH = "kubernetes:core/v1:NamespacePatch"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+DEPLOYMENT_PATCH = "kubernetes:apps/v1:DeploymentPatch"
+RESTRICTED = {"pod-security.kubernetes.io/enforce": "restricted"}
+PREDICTOR = {"serving.kserve.io/inferenceservice": "m", "component": "predictor"}
+ZONE_SPREAD = {
+    "maxSkew": 1,
+    "topologyKey": "topology.kubernetes.io/zone",
+    "whenUnsatisfiable": "ScheduleAnyway",
+    "labelSelector": {"matchLabels": PREDICTOR},
+}
+
+
+def model(namespace="models", storage_uri="gs://b/m", runtime_name="kserve-tritonserver", **predictor):
+    """An InferenceService as the program declares one, in a namespace."""
+    spec = {
+        "model": {"modelFormat": {"name": "onnx"}, "storageUri": storage_uri, "runtime": runtime_name},
+        "terminationGracePeriodSeconds": 15,
+        "topologySpreadConstraints": [ZONE_SPREAD],
+        **predictor,
+    }
+    return resource(ISVC, {"metadata": {"name": "m", "namespace": namespace}, "spec": {"predictor": spec}}, "m")
+
+
+def namespace(name="models", labels=RESTRICTED, patch=False):
+    return resource(NAMESPACE_PATCH if patch else NAMESPACE, {"metadata": {"name": name, "labels": labels}}, name)
+
+
+def network_policy(spec, name="deny", ns="models"):
+    return resource(NETWORK_POLICY, {"metadata": {"name": name, "namespace": ns}, "spec": spec}, f"{ns}-{name}")
+
+
+DENY = network_policy(
+    {"podSelector": {"matchLabels": {"kserve-triton/runtime": "kserve-tritonserver"}}, "policyTypes": ["Ingress"]}
+)
+RUNTIME_WITH_LABELS = resource(
+    CSR,
+    {
+        "metadata": {"name": "kserve-tritonserver"},
+        "spec": {
+            "labels": {"kserve-triton/runtime": "kserve-tritonserver"},
+            "containers": [{"name": "kserve-container", "args": ["tritonserver", "--exit-timeout-secs=10"]}],
+        },
+    },
+    "triton",
+)
+
+
+def budget(ns="models", selector=PREDICTOR, name="m-predictor"):
+    spec = {"maxUnavailable": 1, "selector": {"matchLabels": selector}}
+    return resource(PDB, {"metadata": {"name": name, "namespace": ns}, "spec": spec}, f"{ns}-{name}")
+
+
+KSERVE_SELECTOR = {"control-plane": "kserve-controller-manager", "controller-tools.k8s.io": "1.0"}
+
+
+def controller_replicas(replicas=2):
+    return resource(
+        DEPLOYMENT_PATCH,
+        {"metadata": {"name": "kserve-controller-manager", "namespace": "kserve"}, "spec": {"replicas": replicas}},
+        "controller-replicas",
+    )
+
+
+def cert_manager(replicas=3, budget_on=True):
+    values = {"webhook": {"replicaCount": replicas, "podDisruptionBudget": {"enabled": budget_on}}}
+    props = {"name": "cert-manager", "chart": "cert-manager", "version": "v1.21.1", "values": values}
+    return resource(RELEASE, props, "cert-manager", True)
+
+
+HA = [controller_replicas(), budget("kserve", KSERVE_SELECTOR, "kserve-controller-manager"), cert_manager()]
+
 # policy -> (good resources, bad resources, phrase of the bad one's message)
 CASES: dict[str, list[tuple[list[PolicyResource], list[PolicyResource], str]]] = {
     "triton-non-root": [
@@ -240,6 +314,131 @@ CASES: dict[str, list[tuple[list[PolicyResource], list[PolicyResource], str]]] =
         ([release(version="1.21.1")], [release(version="^1.21")], "pinned"),
     ],
     "kserve-crds-protected": [([release()], [release(protect=False)], "not protected")],
+    "production-private-nodes": [
+        (
+            [cluster(production=True, privateClusterConfig={"enablePrivateNodes": True})],
+            [cluster(production=True)],
+            "enablePrivateNodes",
+        ),
+        (
+            [cluster(production=False)],
+            [cluster(production=True, privateClusterConfig={"enablePrivateNodes": False})],
+            "enablePrivateNodes",
+        ),
+    ],
+    "spot-grace-fits-notice": [
+        (
+            [gpu_pool(spot=True), RUNTIME_WITH_LABELS, model()],
+            [gpu_pool(spot=True), model(terminationGracePeriodSeconds=30)],
+            "at most 15",
+        ),
+        (
+            [gpu_pool(spot=False), model(terminationGracePeriodSeconds=45)],
+            [gpu_pool(spot=True), model(terminationGracePeriodSeconds=None)],
+            "default 30",
+        ),
+        (
+            [gpu_pool(spot=True), RUNTIME_WITH_LABELS, model()],
+            [gpu_pool(spot=True), runtime(), model()],
+            "--exit-timeout-secs",
+        ),
+    ],
+    "model-namespace-psa-restricted": [
+        ([namespace(), model()], [namespace(labels={}), model()], "restricted"),
+        ([namespace("default", patch=True), model("default")], [model("default")], "namespace default"),
+        (
+            [namespace(), model()],
+            [namespace(labels={"pod-security.kubernetes.io/enforce": "baseline"}), model()],
+            "enforce: restricted",
+        ),
+    ],
+    "model-namespace-default-deny": [
+        ([RUNTIME_WITH_LABELS, DENY, model()], [RUNTIME_WITH_LABELS, model()], "denies ingress"),
+        (
+            [RUNTIME_WITH_LABELS, DENY, model()],
+            [RUNTIME_WITH_LABELS, network_policy(DENY.props["spec"], ns="other"), model()],
+            "denies ingress",
+        ),
+        (
+            [
+                RUNTIME_WITH_LABELS,
+                DENY,
+                network_policy({"podSelector": {}, "ingress": [{"from": [{"podSelector": {}}]}]}, "same"),
+                model(),
+            ],
+            [
+                RUNTIME_WITH_LABELS,
+                DENY,
+                network_policy({"podSelector": {}, "ingress": [{"ports": [{"port": 8080}]}]}, "open"),
+                model(),
+            ],
+            "admits every source",
+        ),
+        (
+            [RUNTIME_WITH_LABELS, DENY, model()],
+            [
+                RUNTIME_WITH_LABELS,
+                DENY,
+                network_policy({"podSelector": {}, "ingress": [{"from": [{"namespaceSelector": {}}]}]}, "all-ns"),
+                model(),
+            ],
+            "admits every source",
+        ),
+    ],
+    "isvc-pdb-in-production": [
+        ([cluster(production=True), budget(), model()], [cluster(production=True), model()], "PodDisruptionBudget"),
+        (
+            [cluster(production=False), model()],
+            [cluster(production=True), budget(ns="other"), model()],
+            "PodDisruptionBudget",
+        ),
+        (
+            [cluster(production=True), budget(), model()],
+            [
+                cluster(production=True),
+                budget(selector={**PREDICTOR, "serving.kserve.io/inferenceservice": "n"}),
+                model(),
+            ],
+            "PodDisruptionBudget",
+        ),
+    ],
+    "isvc-zone-spread-in-production": [
+        (
+            [cluster(production=True), model()],
+            [cluster(production=True), model(topologySpreadConstraints=None)],
+            "zones",
+        ),
+        (
+            [cluster(production=False), model(topologySpreadConstraints=None)],
+            [
+                cluster(production=True),
+                model(topologySpreadConstraints=[{**ZONE_SPREAD, "topologyKey": "kubernetes.io/hostname"}]),
+            ],
+            "zones",
+        ),
+    ],
+    "control-plane-ha-in-production": [
+        ([cluster(production=True), *HA], [cluster(production=True), *HA[1:]], "at least 2 replicas"),
+        (
+            [cluster(production=True), *HA],
+            [cluster(production=True), controller_replicas(1), *HA[1:]],
+            "KServe's controller",
+        ),
+        ([cluster(production=True), *HA], [cluster(production=True), HA[0], HA[2]], "no PodDisruptionBudget"),
+        (
+            [cluster(production=True), *HA],
+            [cluster(production=True), *HA[:2], cert_manager(replicas=1)],
+            "webhook must run",
+        ),
+        (
+            [cluster(production=False)],
+            [cluster(production=True), *HA[:2], cert_manager(budget_on=False)],
+            "webhook needs",
+        ),
+    ],
+    "no-oci-storage-uri": [
+        ([model(), model(storage_uri="hf://org/m")], [model(storage_uri="oci://us-docker.pkg.dev/p/r/m:1")], "oci://")
+    ],
 }
 
 
@@ -357,3 +556,54 @@ def test_a_production_stack_made_unsafe_is_caught():
     found = all_violations(resources)
     assert "spot-only-outside-production" in found
     assert any("must be protected" in m for m in found["production-is-protected"])
+    # Built as a non-production stack: one replica of KServe's controller and of cert-manager's webhook.
+    assert found["control-plane-ha-in-production"] == [
+        "production: KServe's controller (kserve-controller-manager) must run at least 2 replicas",
+        "production: no PodDisruptionBudget protects KServe's controller (kserve-controller-manager)",
+        "production: cert-manager's webhook must run at least 2 replicas (webhook.replicaCount)",
+        "production: cert-manager's webhook needs its PodDisruptionBudget (webhook.podDisruptionBudget)",
+    ]
+    # ...and spot with the on-demand grace it was built with: the spot grace is derived from the pool, so it fits.
+    assert "spot-grace-fits-notice" not in found
+    # ...and public nodes: private nodes follow `production` unless set.
+    assert "production-private-nodes" in found
+
+
+def test_stripping_the_program_of_its_hardening_is_caught():
+    """The program's own objects, less what each policy checks for, fail that policy."""
+    resources = program_resources("prod")
+    kinds = {r.resource_type for r in resources}
+    assert {NAMESPACE, NETWORK_POLICY, PDB, DEPLOYMENT_PATCH} <= kinds
+
+    def without(*types):
+        return [r for r in resources if r.resource_type not in types]
+
+    def unlabelled():
+        found = copy.deepcopy(resources)
+        for r in found:
+            if r.resource_type == NAMESPACE:
+                r.props["metadata"]["labels"] = {}
+        return found
+
+    def bare_predictors():
+        found = copy.deepcopy(resources)
+        for r in found:
+            if r.resource_type == ISVC:
+                r.props["spec"]["predictor"].pop("topologySpreadConstraints")
+        return found
+
+    assert set(all_violations(without(NETWORK_POLICY))) >= {"model-namespace-default-deny"}
+    assert "isvc-pdb-in-production" in all_violations(
+        [r for r in resources if not (r.resource_type == PDB and r.props["metadata"]["namespace"] == "models")]
+    )
+    assert "control-plane-ha-in-production" in all_violations(without(DEPLOYMENT_PATCH))
+    assert "model-namespace-psa-restricted" in all_violations(unlabelled())
+    assert "isvc-zone-spread-in-production" in all_violations(bare_predictors())
+
+
+def test_a_dev_stack_on_spot_with_the_on_demand_grace_is_caught():
+    resources = copy.deepcopy(program_resources("dev"))
+    for r in resources:
+        if r.resource_type == ISVC:
+            r.props["spec"]["predictor"]["terminationGracePeriodSeconds"] = 45
+    assert "at most 15" in all_violations(resources)["spot-grace-fits-notice"][0]
