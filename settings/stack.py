@@ -43,7 +43,8 @@ class StackSettings(Settings):
     """Everything one stack is configured with."""
 
     production: Flag = False
-    """Marks a production stack: refuses spot GPUs, unprotected cluster or CRDs, and fewer than 2 replicas."""
+    """Marks a production stack: refuses spot GPUs, unprotected cluster or CRDs, and fewer than 2 replicas; runs
+    KServe's controller, cert-manager and KEDA's operator with several replicas, disruption budgets and zone spread."""
     gcp: GcpSettings = GcpSettings()
     """The GCP provider's settings (`gcp:project`, `gcp:region`)."""
     cluster: ClusterSettings
