@@ -29,7 +29,7 @@ def deploy(harness, config_, **isvc):
     config_["kserve-triton:inferenceServices"][0].update(isvc)
     config_["kserve-triton:gpuNodePool"]["maxNodes"] = 4
     harness.configure(config_)
-    harness.run_main()
+    harness.run_main(reuse=True)
     return harness.monitor
 
 
@@ -153,7 +153,7 @@ def test_gmp_scrapes_every_triton_predictor_on_its_named_metrics_port(pulumi_moc
 
 def test_an_existing_cluster_gets_no_gmp_scrape_nor_gcp_identity(pulumi_mocks):
     pulumi_mocks.configure(deployable_config(ROOT / "Pulumi.local.yaml"))
-    pulumi_mocks.run_main()
+    pulumi_mocks.run_main(reuse=True)
     assert pulumi_mocks.monitor.of_type(POD_MONITORING) == []
     assert "podIdentity" not in pulumi_mocks.monitor.one(RELEASE, "keda").inputs["values"]
 
@@ -180,7 +180,7 @@ def test_waiting_for_ready_can_be_turned_off_for_platform_only_ups(pulumi_mocks,
 
 def test_gke_stacks_get_the_dashboard_built_from_the_autoscalers_query_definitions(pulumi_mocks, dev_config):
     pulumi_mocks.configure(dev_config)
-    pulumi_mocks.run_main()
+    pulumi_mocks.run_main(reuse=True)
     board = pulumi_mocks.monitor.one("gcp:monitoring/dashboard:Dashboard")
     assert json.loads(board.inputs["dashboardJson"]) == dashboard("KServe Triton: kserve-triton-dev")
     api = pulumi_mocks.monitor.one("gcp:projects/service:Service", "dashboard-api")
@@ -213,7 +213,7 @@ def test_kserve_accepts_the_autoscaling_and_keda_accepts_what_kserve_makes_of_it
     if not existing:
         config_["kserve-triton:gpuNodePool"]["maxNodes"] = 8
     pulumi_mocks.configure(config_)
-    pulumi_mocks.run_main()
+    pulumi_mocks.run_main(reuse=True)
     for node in pulumi_mocks.monitor.of_type(ISVC):
         assert validation_errors(node.inputs) == [], node.name
         assert crd_errors(SHARED, node.inputs) == [], node.name

@@ -64,7 +64,7 @@ MODES = {"existing GKE + GPU pool": EXISTING_GKE, "existing GPU nodes": EXISTING
 
 def deploy(harness, cfg):
     harness.configure(copy.deepcopy(cfg))
-    harness.run_main()
+    harness.run_main(reuse=True)
     return harness.monitor
 
 

@@ -56,7 +56,7 @@ def declared(scenario: str) -> tuple[list[dict[str, Any]], list[Pod]]:
         mutate(config)
     run = OfflineRun(stack)
     run.configure(config)
-    run.run_main()
+    run.run_main(reuse=True)
     runtimes = {n.inputs["metadata"]["name"]: n.inputs["spec"] for n in run.monitor.of_type(CSR)}
     pods = []
     for node in run.monitor.of_type(ISVC):

@@ -37,9 +37,9 @@ def program(stack: str):
 
         harness = OfflineRun()
         harness.configure(getattr(test_capacity_models, stack))
-        harness.run_main()
+        harness.run_main(reuse=True)
         return harness.monitor
-    return run_stack(stack, overrides=PROJECT_OVERRIDE if stack != "local" else None).monitor
+    return run_stack(stack, overrides=PROJECT_OVERRIDE if stack != "local" else None, reuse=True).monitor
 
 
 def inference_services(stack: str) -> list[dict[str, Any]]:

@@ -478,7 +478,7 @@ def program_resources(stack: str, mutate=None) -> list[PolicyResource]:
         mutate(config)
     run = OfflineRun(stack)
     run.configure(config)
-    run.run_main()
+    run.run_main(reuse=True)
     return monitor_resources(run.monitor)
 
 

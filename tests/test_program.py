@@ -12,13 +12,13 @@ from conftest import STACK_FILES, TEST_PROJECT, deployable_config, shared_dir, s
 @pytest.mark.parametrize("stack_file", STACK_FILES, ids=[f.name for f in STACK_FILES])
 def test_every_stack_file_deploys_under_mocks(stack_file, pulumi_mocks):
     pulumi_mocks.configure(deployable_config(stack_file))
-    pulumi_mocks.run_main()
+    pulumi_mocks.run_main(reuse=True)
     assert pulumi_mocks.monitor.nodes, f"{stack_file.name} registered nothing"
 
 
 def test_dev_stack_exports_what_a_user_needs(pulumi_mocks, dev_config):
     pulumi_mocks.configure(dev_config)
-    pulumi_mocks.run_main()
+    pulumi_mocks.run_main(reuse=True)
     exports = pulumi_mocks.exports
     assert exports["clusterName"].value == "kserve-triton-dev"
     assert exports["clusterLocation"].value == "us-central1-a"
@@ -31,7 +31,7 @@ def test_dev_stack_exports_what_a_user_needs(pulumi_mocks, dev_config):
 
 def test_kserve_installs_on_the_cluster_without_waiting_for_gpu_nodes(pulumi_mocks, dev_config):
     pulumi_mocks.configure(dev_config)
-    pulumi_mocks.run_main()
+    pulumi_mocks.run_main(reuse=True)
     monitor = pulumi_mocks.monitor
     gpu_pool = monitor.one("gcp:container/nodePool:NodePool", "gpu")
     provider = monitor.one("pulumi:providers:kubernetes")
@@ -44,7 +44,7 @@ def test_kserve_installs_on_the_cluster_without_waiting_for_gpu_nodes(pulumi_moc
 
 def test_dev_stack_exports_the_kserve_namespace_and_version(pulumi_mocks, dev_config):
     pulumi_mocks.configure(dev_config)
-    pulumi_mocks.run_main()
+    pulumi_mocks.run_main(reuse=True)
     assert pulumi_mocks.exports["kserveNamespace"].value == "kserve"
     assert pulumi_mocks.exports["kserveVersion"].value == "v0.20.0"
 
@@ -58,7 +58,7 @@ SHARED = shared_dir()
 @pytest.fixture
 def dev(pulumi_mocks, dev_config):
     pulumi_mocks.configure(dev_config)
-    pulumi_mocks.run_main()
+    pulumi_mocks.run_main(reuse=True)
     return pulumi_mocks
 
 
@@ -107,7 +107,7 @@ def test_model_access_covers_exactly_the_configured_buckets_and_namespaces(pulum
     )
     dev_config["kserve-triton:gpuNodePool"]["maxNodes"] = 3
     pulumi_mocks.configure(dev_config)
-    pulumi_mocks.run_main()
+    pulumi_mocks.run_main(reuse=True)
     grants = pulumi_mocks.monitor.of_type("gcp:storage/bucketIAMMember:BucketIAMMember")
     assert [g.inputs["bucket"] for g in grants] == ["team-models"]
     bindings = [b for b in pulumi_mocks.monitor.of_type(WI_BINDING) if b.inputs["member"].endswith("/model-reader]")]
@@ -127,7 +127,7 @@ def test_every_kubernetes_resource_uses_the_cluster_provider(dev):
 @pytest.mark.parametrize("stack_file", STACK_FILES, ids=[f.name for f in STACK_FILES])
 def test_every_declared_object_validates(stack_file, pulumi_mocks):
     pulumi_mocks.configure(deployable_config(stack_file))
-    pulumi_mocks.run_main()
+    pulumi_mocks.run_main(reuse=True)
     kubernetes_objects = [
         n for n in pulumi_mocks.monitor.nodes.values() if n.type.startswith("kubernetes:") and n.custom
     ]
@@ -148,7 +148,7 @@ def test_each_model_waits_only_for_its_own_grants(pulumi_mocks, dev_config):
     )
     dev_config["kserve-triton:gpuNodePool"]["maxNodes"] = 3
     pulumi_mocks.configure(dev_config)
-    pulumi_mocks.run_main()
+    pulumi_mocks.run_main(reuse=True)
     monitor = pulumi_mocks.monitor
     bucket_grant = monitor.one("gcp:storage/bucketIAMMember:BucketIAMMember")
     binding = {b.inputs["member"].split("[")[1].split("/")[0]: b for b in monitor.of_type(WI_BINDING)}

@@ -14,7 +14,7 @@ REPOSITORY_GRANT = "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember
 
 def deploy(harness, stack: str):
     harness.configure(deployable_config(ROOT / f"Pulumi.{stack}.yaml"))
-    harness.run_main()
+    harness.run_main(reuse=True)
     return harness.monitor
 
 
@@ -155,7 +155,7 @@ def test_dev_own_model_example_deploys_once_uncommented_as_its_comment_says(pulu
     config = {**yaml.safe_load(text)["config"], **PROJECT_OVERRIDE}
     assert config["kserve-triton:modelStorage"]["buckets"] == ["team-models"]
     pulumi_mocks.configure(config)
-    pulumi_mocks.run_main()
+    pulumi_mocks.run_main(reuse=True)
     services = {n.inputs["metadata"]["name"]: n for n in pulumi_mocks.monitor.of_type(ISVC)}
     assert set(services) == {"torchscript-cifar10", "tensorrt-resnet"}
     model = services["tensorrt-resnet"].inputs["spec"]["predictor"]["model"]
@@ -183,5 +183,5 @@ def test_private_nodes_with_a_model_from_the_internet_get_cloud_nat(pulumi_mocks
     config = deployable_config(ROOT / "Pulumi.prod.yaml") | PROJECT_OVERRIDE
     config["kserve-triton:inferenceServices"][0]["storageUri"] = "hf://team/resnet"
     pulumi_mocks.configure(config)
-    pulumi_mocks.run_main()
+    pulumi_mocks.run_main(reuse=True)
     assert pulumi_mocks.monitor.one("gcp:compute/routerNat:RouterNat")
