@@ -100,7 +100,9 @@ def test_install_order_reaches_from_cert_manager_to_every_inference_service(dev)
             assert monitor.depends_on(isvc, prerequisite), f"{isvc.name} must wait for {prerequisite.name}"
 
 
-def test_model_access_covers_exactly_the_configured_buckets_and_namespaces(pulumi_mocks, dev_config):
+@pytest.fixture
+def two_teams(pulumi_mocks, dev_config):
+    """dev plus a second team's model in its own namespace, read from a bucket the stack grants."""
     dev_config["kserve-triton:modelStorage"]["buckets"] = ["team-models"]
     dev_config["kserve-triton:inferenceServices"].append(
         {"name": "resnet", "namespace": "vision", "modelFormat": "onnx", "storageUri": "gs://team-models/resnet"}
@@ -108,6 +110,11 @@ def test_model_access_covers_exactly_the_configured_buckets_and_namespaces(pulum
     dev_config["kserve-triton:gpuNodePool"]["maxNodes"] = 3
     pulumi_mocks.configure(dev_config)
     pulumi_mocks.run_main(reuse=True)
+    return pulumi_mocks
+
+
+def test_model_access_covers_exactly_the_configured_buckets_and_namespaces(two_teams):
+    pulumi_mocks = two_teams
     grants = pulumi_mocks.monitor.of_type("gcp:storage/bucketIAMMember:BucketIAMMember")
     assert [g.inputs["bucket"] for g in grants] == ["team-models"]
     bindings = [b for b in pulumi_mocks.monitor.of_type(WI_BINDING) if b.inputs["member"].endswith("/model-reader]")]
@@ -140,15 +147,9 @@ def test_every_declared_object_validates(stack_file, pulumi_mocks):
             assert builtin_errors(node.inputs) == [], node.name
 
 
-def test_each_model_waits_only_for_its_own_grants(pulumi_mocks, dev_config):
+def test_each_model_waits_only_for_its_own_grants(two_teams):
     """A bad or missing bucket delays only the model that reads it."""
-    dev_config["kserve-triton:modelStorage"]["buckets"] = ["team-models"]
-    dev_config["kserve-triton:inferenceServices"].append(
-        {"name": "resnet", "namespace": "vision", "modelFormat": "onnx", "storageUri": "gs://team-models/resnet"}
-    )
-    dev_config["kserve-triton:gpuNodePool"]["maxNodes"] = 3
-    pulumi_mocks.configure(dev_config)
-    pulumi_mocks.run_main(reuse=True)
+    pulumi_mocks = two_teams
     monitor = pulumi_mocks.monitor
     bucket_grant = monitor.one("gcp:storage/bucketIAMMember:BucketIAMMember")
     binding = {b.inputs["member"].split("[")[1].split("/")[0]: b for b in monitor.of_type(WI_BINDING)}
