@@ -62,24 +62,28 @@ def shared_missing(what: str) -> str:
     return f"{what}: not in ../shared nor in {default_cache_dir()}: run scripts/fetch-references"
 
 
-@pytest.fixture(scope="session")
-def triton_runtime_container():
-    """The kserve-container of the kserve-tritonserver runtime, as the program declares it."""
+def runtime_container(**overrides):
+    """The kserve-container of the kserve-tritonserver runtime as the program declares it for a 25.01 image on a
+    CPU-only test host; `overrides` change single TritonRuntimeArgs fields."""
     from components.gcp_catalog import GpuShare
     from components.triton_runtime import TritonRuntimeArgs, runtime_spec
 
-    spec = runtime_spec(
-        TritonRuntimeArgs(
-            image="nvcr.io/nvidia/tritonserver:25.01-py3",
-            per_gpu=GpuShare(1000, 2048),
-            gpu=None,
-            shm_size="1Gi",
-            startup_timeout_seconds=900,
-            kserve_controller=None,
-        )
+    args = dict(
+        image="nvcr.io/nvidia/tritonserver:25.01-py3",
+        per_gpu=GpuShare(1000, 2048),
+        gpu=None,
+        shm_size="1Gi",
+        startup_timeout_seconds=900,
+        kserve_controller=None,
     )
-    (container,) = spec.containers
+    (container,) = runtime_spec(TritonRuntimeArgs(**(args | overrides))).containers
     return container
+
+
+@pytest.fixture(scope="session")
+def triton_runtime_container():
+    """The kserve-container of the kserve-tritonserver runtime, as the program declares it."""
+    return runtime_container()
 
 
 @pytest.fixture(scope="session")

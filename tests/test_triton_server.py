@@ -13,8 +13,8 @@ import urllib.request
 import pytest
 from triton_server import TritonServer
 
-from components.gcp_catalog import GpuShare
-from components.triton_runtime import SPOT_GRACE_SECONDS, TritonRuntimeArgs, runtime_spec, termination_grace_seconds
+from components.triton_runtime import SPOT_GRACE_SECONDS, termination_grace_seconds
+from conftest import runtime_container
 
 # One group per server set, so `pytest -n` starts (and stops) the two sets side by side.
 pytestmark = [pytest.mark.triton, pytest.mark.xdist_group("triton-server")]
@@ -95,17 +95,7 @@ def test_with_a_request_in_flight_triton_stops_within_a_spot_pods_grace(tmp_path
     """The runtime's --exit-timeout-secs for a spot pool: after SIGTERM Triton waits that long for an inference still
     running (here one that would take a minute), then exits, inside the 15 s a spot VM's pods get (Triton's default
     exit timeout, 30 s, would outlive it and end in a SIGKILL)."""
-    (container,) = runtime_spec(
-        TritonRuntimeArgs(
-            image="nvcr.io/nvidia/tritonserver:25.01-py3",
-            per_gpu=GpuShare(1000, 2048),
-            gpu=None,
-            shm_size="1Gi",
-            startup_timeout_seconds=900,
-            kserve_controller=None,
-            termination_grace_seconds=termination_grace_seconds(spot=True),
-        )
-    ).containers
+    container = runtime_container(termination_grace_seconds=termination_grace_seconds(spot=True))
     assert "--exit-timeout-secs=10" in container.args
     server = TritonServer(container, tmp_path, sleeper=True)
     server.start()
