@@ -12,7 +12,7 @@ from pydantic import Field, field_validator, model_validator
 
 from components import gcp_catalog
 from settings.base import MISSING, Count, Flag, Problem, Settings, Text, raise_if
-from settings.gcp import PROJECT_ID
+from settings.gcp import ProjectId
 
 if TYPE_CHECKING:
     from settings.stack import StackSettings
@@ -104,7 +104,7 @@ class ExistingClusterSettings(Settings):
     gke-gcloud-auth-plugin; this program's GPU pool, identities and proxies may be added to it."""
     location: Text | None = None
     """Region or zone of that existing GKE cluster."""
-    project: Text | None = None
+    project: ProjectId | None = None
     """Project of that existing GKE cluster; default gcp:project."""
     gpu_nodes: ExistingGpuNodesSettings | None = None
     """GPU nodes the cluster already has, to serve on without creating any."""
@@ -121,13 +121,6 @@ class ExistingClusterSettings(Settings):
                 "whichever context is current, which can put KServe into the wrong cluster"
             )
         return context
-
-    @field_validator("project")
-    @classmethod
-    def _project_id(cls, project: str | None) -> str | None:
-        if project is not None and not PROJECT_ID.match(project):
-            raise ValueError("must be a GCP project ID: 6-30 lowercase letters, digits or hyphens")
-        return project
 
     @model_validator(mode="after")
     def _context_or_gke(self) -> ExistingClusterSettings:

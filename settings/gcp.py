@@ -5,9 +5,9 @@ ignores both, whatever it inherits."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import field_validator
+from pydantic import AfterValidator, field_validator
 
 from components import gcp_catalog
 from settings.base import MISSING, Problem, Settings, Text
@@ -16,23 +16,27 @@ if TYPE_CHECKING:
     from settings.stack import StackSettings
 
 PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+
+
+def _project_id(project: str) -> str:
+    if not PROJECT_ID.match(project):
+        raise ValueError("must be a GCP project ID: 6-30 lowercase letters, digits or hyphens")
+    return project
+
+
+ProjectId = Annotated[Text, AfterValidator(_project_id)]
+"""A GCP project ID, as `gcp:project` or an existing cluster's project."""
+
 SET_PROJECT_HINT = "run `pulumi config set gcp:project <your-project-id>`"
 
 
 class GcpSettings(Settings):
     """The GCP provider's settings (`gcp:project`, `gcp:region`)."""
 
-    project: Text | None = None
+    project: ProjectId | None = None
     """The GCP project ID (`gcp:project`). Required for a GKE cluster: `pulumi config set gcp:project <id>`."""
     region: Text | None = None
     """The provider's default region (`gcp:region`); when set, the cluster's location must be in it."""
-
-    @field_validator("project")
-    @classmethod
-    def _project_id(cls, project: str | None) -> str | None:
-        if project is not None and not PROJECT_ID.match(project):
-            raise ValueError("must be a GCP project ID: 6-30 lowercase letters, digits or hyphens")
-        return project
 
     @field_validator("region")
     @classmethod
