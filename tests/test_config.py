@@ -399,6 +399,14 @@ REFUSALS: dict[str, tuple[Mutation, str, str]] = {
         "needs image streaming",
     ),
     "an invalid project ID": (_gcp("project", "My Project"), "gcp:project", "project ID"),
+    "an existing GKE cluster in an invalid project": (
+        _add_key(
+            "kserve-triton:cluster",
+            {"existing": {"name": "team-gpu", "location": "us-central1", "project": "My Project"}},
+        ),
+        "cluster.existing.project",
+        "project ID",
+    ),
     "an unknown gcp:region": (_gcp("region", "us-middle1"), "gcp:region", "GCP region"),
     "an unknown top-level setting": (
         _add_key("kserve-triton:gpuPool", {"maxNodes": 1}),
