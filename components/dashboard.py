@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_gcp as gcp
 
-from components import triton_metrics as tm
+from catalog import triton_metrics as tm
 
 if TYPE_CHECKING:
     from settings import StackSettings

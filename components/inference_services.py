@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import triton_metrics as tm
-from components.gcp_catalog import GpuShare
-from components.gpu_placement import GpuPlacement
+from catalog import triton_metrics as tm
+from catalog.gcp import GpuShare
+from catalog.gpu_placement import GpuPlacement
 from components.kserve_types import (
     AuthenticationRef,
     AutoScalingSpec,

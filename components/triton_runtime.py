@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.gcp_catalog import GpuShare
-from components.gpu_placement import GpuPlacement
+from catalog.gcp import GpuShare
+from catalog.gpu_placement import GpuPlacement
+from catalog.kserve_runtime import PROTOCOL_VERSIONS, SERVED_FORMATS
+from catalog.triton_metrics import TRITON_METRICS_ARGS
 from components.image_cache import cached_image
 from components.kserve_types import ClusterServingRuntime, ServingRuntimeSpec, SupportedModelFormat
-from components.triton_metrics import TRITON_METRICS_ARGS
 
 if TYPE_CHECKING:
     from components.image_cache import ImageCache
@@ -34,20 +35,14 @@ METRICS_PORT = 8002
 GPU_RESOURCE = "nvidia.com/gpu"
 PROBE_PERIOD_SECONDS = 10
 
-# name -> versions Triton serves, in upstream order; pytorch is served but never auto-selected, because
-# KServe's TorchServe runtime claims it (an InferenceService must name this runtime to get Triton).
+# The formats and protocols KServe's own runtime declares (catalog/kserve_runtime.py), as the CRD's objects.
 SUPPORTED_MODEL_FORMATS: list[SupportedModelFormat] = [
-    SupportedModelFormat(name="tensorrt", version="8", auto_select=True, priority=1),
-    SupportedModelFormat(name="tensorflow", version="1", auto_select=True, priority=1),
-    SupportedModelFormat(name="tensorflow", version="2", auto_select=True, priority=1),
-    SupportedModelFormat(name="onnx", version="1", auto_select=True, priority=1),
-    SupportedModelFormat(name="pytorch", version="1"),
-    SupportedModelFormat(name="triton", version="2", auto_select=True, priority=1),
+    SupportedModelFormat(name=f.name, version=f.version, auto_select=f.auto_select or None, priority=f.priority)
+    for f in SERVED_FORMATS
 ]
-PROTOCOL_VERSIONS = ["v2", "grpc-v2"]
 
 # Upstream's args, plus the metrics endpoint made explicit (Triton's default port, declared below) and the
-# latency summaries the dashboard's p50/p99 read (components/triton_metrics.py). `triton_args` adds the exit timeout.
+# latency summaries the dashboard's p50/p99 read (catalog/triton_metrics.py). `triton_args` adds the exit timeout.
 TRITON_ARGS = [
     "tritonserver",
     f"--model-store={MODEL_STORE}",
@@ -93,14 +88,6 @@ def triton_args(grace_seconds: int) -> list[str]:
 RUNTIME_LABELS = {"kserve-triton/runtime": RUNTIME_NAME}
 
 GPU_TOLERATION = k8s.core.v1.TolerationArgs(key=GPU_RESOURCE, operator="Exists", effect="NoSchedule")
-
-
-def formats_served() -> dict[str, list[str]]:
-    """Model format name -> the versions this runtime declares for it."""
-    served: dict[str, list[str]] = {}
-    for model_format in SUPPORTED_MODEL_FORMATS:
-        served.setdefault(model_format.name, []).append(model_format.version or "")
-    return served
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components import gcp_catalog
+from catalog import gcp as gcp_catalog
 from settings.base import MISSING, Count, Flag, Problem, Settings, Text, raise_if
 from settings.gcp import ProjectId
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import AfterValidator, field_validator
 
-from components import gcp_catalog
+from catalog import gcp as gcp_catalog
 from settings.base import MISSING, Problem, Settings, Text
 
 if TYPE_CHECKING:

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components import gcp_catalog
-from components import gpu_placement as gpu_placement_module
-from components.gpu_placement import GpuPlacement
+from catalog import gcp as gcp_catalog
+from catalog import gpu_placement as gpu_placement_module
+from catalog.gpu_placement import GpuPlacement
 from settings.base import MISSING, Count, Flag, Problem, Settings, Text, raise_if
 
 AUTOPILOT_CAPACITY = 1_000_000
@@ -105,7 +105,7 @@ class GpuNodePoolSettings(Settings):
 
 
 def pairing_problems(pool: GpuNodePoolSettings) -> list[Problem]:
-    """Whether the machine type takes the accelerator, in that count (components/gcp_catalog.py)."""
+    """Whether the machine type takes the accelerator, in that count (catalog/gcp.py)."""
     accelerator = gcp_catalog.ACCELERATORS.get(pool.accelerator_type)
     if accelerator is None:
         known = ", ".join(t for t, a in gcp_catalog.ACCELERATORS.items() if not a.eol)

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components import triton_catalog
-from components.triton_runtime import formats_served
+from catalog import triton_releases as triton_catalog
+from catalog.kserve_runtime import formats_served
 from settings.base import DNS_LABEL, IMAGE_TAG, Count, Number, Problem, Settings, Text, raise_if
 from settings.cluster import AUTOPILOT_GPU_COUNTS
 from settings.gpu_pool import gpu_placement
@@ -31,7 +31,7 @@ RESERVED_NAMESPACES = ("kserve", "cert-manager", "kube-system", "kube-public", "
 """KServe's pod mutator (which adds the model download) skips namespaces labelled control-plane, like kserve."""
 
 
-# The autoscaling signals (components/triton_metrics.py), the unit their target is written in, and the default.
+# The autoscaling signals (catalog/triton_metrics.py), the unit their target is written in, and the default.
 SIGNALS = {
     "queueTime": ("milliseconds a request waits in a replica's queue, on average", 50.0),
     "requestRate": ("successful requests per second one replica serves", None),
@@ -284,7 +284,7 @@ def autoscaling_problems(stack: StackSettings, isvc: InferenceServiceSettings, w
 
 def image_problems(stack: StackSettings, isvc: InferenceServiceSettings, where: str) -> list[Problem]:
     """Whether the image this InferenceService runs (triton.image, or its runtimeVersion's) can load its model
-    format on the pool's GPU (components/triton_catalog.py). An image the catalog does not know is unchecked."""
+    format on the pool's GPU (catalog/triton_releases.py). An image the catalog does not know is unchecked."""
     image = with_tag(stack.triton.image, isvc.runtime_version) if isvc.runtime_version else stack.triton.image
     reason = (
         triton_catalog.can_serve(image_release(image), isvc.model_format, isvc.model_format_version)

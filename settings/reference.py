@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from components import gcp_catalog
+from catalog import gcp as gcp_catalog
 from settings.stack import StackSettings, model_in
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 from pydantic import BaseModel, ValidationError, model_validator
 
-from components import gcp_catalog
+from catalog import gcp as gcp_catalog
 from settings import cluster, gcp, gpu_pool, image_cache, inference_services, kserve, model_storage, triton
 from settings.base import MISSING, PROJECT, ConfigError, Flag, Problem, Settings, SettingsError, raise_if, shown
 from settings.cluster import ClusterSettings

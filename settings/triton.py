@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 
-from components import gcp_catalog, triton_catalog
-from components.triton_metrics import TRITON_METRICS_ARGS
+from catalog import gcp as gcp_catalog
+from catalog import triton_releases as triton_catalog
+from catalog.triton_metrics import TRITON_METRICS_ARGS
 from settings.base import (
     CPU_QUANTITY,
     IMAGE_TAG,
@@ -118,7 +119,7 @@ def with_tag(image: str, tag: str) -> str:
 
 
 def image_release(image: str) -> triton_catalog.TritonRelease | None:
-    """What components/triton_catalog.py knows of an image; None (unchecked) for a digest or an unknown tag."""
+    """What catalog/triton_releases.py knows of an image; None (unchecked) for a digest or an unknown tag."""
     return triton_catalog.release_of_image(image)
 
 
@@ -136,7 +137,7 @@ def too_old_for_the_runtime(image: str) -> str | None:
 def default_share(stack: StackSettings) -> gcp_catalog.GpuShare:
     """What one GPU of the pool's machine comes with (a replica's size on a cluster without GPUs): what is left
     of a real node after the kernel, GKE's reservations (image streaming's too), the eviction threshold, GKE's
-    DaemonSets and some headroom (components/gcp_catalog.py, `node_budget`)."""
+    DaemonSets and some headroom (catalog/gcp.py, `node_budget`)."""
     pool, existing, autopilot = stack.gpu_node_pool, stack.cluster.existing, stack.cluster.autopilot
     if pool is not None:
         share = gcp_catalog.gpu_share(pool.machine_type, pool.gpus_per_node, image_streaming=stack.image_cache_on)

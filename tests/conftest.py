@@ -65,7 +65,7 @@ def shared_missing(what: str) -> str:
 def runtime_container(**overrides):
     """The kserve-container of the kserve-tritonserver runtime as the program declares it for a 25.01 image on a
     CPU-only test host; `overrides` change single TritonRuntimeArgs fields."""
-    from components.gcp_catalog import GpuShare
+    from catalog.gcp import GpuShare
     from components.triton_runtime import TritonRuntimeArgs, runtime_spec
 
     args = dict(
@@ -111,7 +111,7 @@ def dev_config() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def prometheus_and_triton(triton_runtime_container, tmp_path_factory):
     """A real Prometheus (scripts/install-prometheus) on a loopback port, scraping every second a fresh Triton
-    (the runtime's container plus components.triton_metrics.TRITON_METRICS_ARGS where the runtime lacks them)
+    (the runtime's container plus catalog.triton_metrics.TRITON_METRICS_ARGS where the runtime lacks them)
     and simulated GKE DCGM and kube-state-metrics pages, with GMP's target labels (tests/prometheus_server.py).
 
     Both start together, so Prometheus's first target sync (5 s after start in Prometheus 2.42) overlaps
@@ -123,7 +123,7 @@ def prometheus_and_triton(triton_runtime_container, tmp_path_factory):
     from prometheus_server import PrometheusServer, StaticPages, gmp_like_targets, simulated_pages
     from triton_server import TritonServer
 
-    from components.triton_metrics import TRITON_METRICS_ARGS
+    from catalog.triton_metrics import TRITON_METRICS_ARGS
 
     container = copy.copy(triton_runtime_container)
     container.args = [*container.args, *(arg for arg in TRITON_METRICS_ARGS if arg not in container.args)]

@@ -1,5 +1,5 @@
 """A real Prometheus scraping local targets every second, labelled the way Managed Service for Prometheus
-(GMP) labels them on GKE, so the project's PromQL (components/triton_metrics.py) can be evaluated as-is.
+(GMP) labels them on GKE, so the project's PromQL (catalog/triton_metrics.py) can be evaluated as-is.
 
 - Triton: the test's real tritonserver, scraped with the target labels a GMP `PodMonitoring` gives a
   predictor pod (`project_id`, `location`, `cluster`, `namespace`, `job`, `instance`, and the default

@@ -11,7 +11,7 @@ import pytest
 from kserve_autoscaling import scaled_object, validation_errors
 from schemas import crd_errors
 
-from components import triton_metrics as tm
+from catalog import triton_metrics as tm
 from components.dashboard import dashboard
 from conftest import ROOT, STACK_FILES, TEST_PROJECT, deployable_config, shared_dir, shared_missing
 from settings import stack as config

@@ -132,7 +132,7 @@ def test_the_gpu_nodes_an_existing_cluster_has_are_selected_tolerated_and_sized_
     assert spec["nodeSelector"] == {"cloud.google.com/gke-accelerator": "nvidia-l4"}
     assert spec["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
     (isvc,) = monitor.of_type(ISVC)
-    # g2-standard-24 (2 L4s): each GPU's share, twice (gcp_catalog.node_budget).
+    # g2-standard-24 (2 L4s): each GPU's share, twice (catalog.gcp.node_budget).
     assert isvc.inputs["spec"]["predictor"]["model"]["resources"]["requests"] == {
         "cpu": "22800m",
         "memory": "83968Mi",

@@ -414,7 +414,7 @@ REFUSALS: dict[str, tuple[Mutation, str, str]] = {
         "unknown setting",
     ),
     "a pool that is not an object": (_add_key("kserve-triton:gpuNodePool", "g2-standard-8"), "gpuNodePool", "object"),
-    # --- what the image can load, on which GPU (components/triton_catalog.py) ---
+    # --- what the image can load, on which GPU (catalog/triton_releases.py) ---
     "TensorFlow 1, which Triton removed in 23.04": (
         _isvc(0, modelFormat="tensorflow", modelFormatVersion="1"),
         "inferenceServices[0].modelFormatVersion",
@@ -472,7 +472,7 @@ REFUSALS: dict[str, tuple[Mutation, str, str]] = {
         "inferenceServices[0].runtimeVersion",
         "P100 16GB (nvidia-tesla-p100, compute capability 6.0) cannot run",
     ),
-    # --- zones that really have the GPU (components/gcp_locations.py) ---
+    # --- zones that really have the GPU (catalog/gcp_locations.py) ---
     "a zone that does not exist": (
         _set("gpuNodePool", zones=["us-central1-z"]),
         "gpuNodePool.zones[0]",
@@ -498,7 +498,7 @@ REFUSALS: dict[str, tuple[Mutation, str, str]] = {
         "gpuNodePool.acceleratorType",
         "no zone of africa-south1 offers it",
     ),
-    # --- replicas that fit a real node (components/gcp_catalog.py, node_budget) ---
+    # --- replicas that fit a real node (catalog/gcp.py, node_budget) ---
     "a /dev/shm as large as the replica": (_set("triton", shmSize="25344Mi"), "triton.shmSize", "counts against"),
     "memory above what one GPU's share leaves": (_set("triton", memory="26Gi"), "triton.memory", "25344Mi"),
     "a GPU machine with no room left for Triton": (
@@ -838,7 +838,7 @@ def test_what_the_image_can_load_is_accepted(image, isvc):
 
 
 def test_accelerators_without_zone_data_are_not_refused_for_their_zone():
-    """The zone catalog has no rows for RTX PRO 6000 (see components/gcp_locations.py): unchecked, not refused."""
+    """The zone catalog has no rows for RTX PRO 6000 (see catalog/gcp_locations.py): unchecked, not refused."""
     settings = config.parse(
         _with(gpuNodePool={"machineType": "g4-standard-48", "acceleratorType": "nvidia-rtx-pro-6000", "zones": None})
     )

@@ -1,4 +1,4 @@
-"""Facts about Google Cloud (components/gcp_catalog.py): zones, GPUs, and what a replica may request on a GPU node."""
+"""Facts about Google Cloud (catalog/gcp.py): zones, GPUs, and what a replica may request on a GPU node."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import csv
 
 import pytest
 
-from components import gcp_catalog as catalog
-from components.gcp_locations import ACCELERATOR_ZONES, REGION_ZONES
+from catalog import gcp as catalog
+from catalog.gcp_locations import ACCELERATOR_ZONES, REGION_ZONES
 from conftest import shared_dir
 
 SHARED = shared_dir()

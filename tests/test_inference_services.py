@@ -8,8 +8,8 @@ import pytest
 from kserve_selection import NoRuntimeError, select
 from schemas import builtin_errors, crd_errors
 
-from components.gcp_catalog import GpuShare
-from components.gpu_placement import GpuPlacement
+from catalog.gcp import GpuShare
+from catalog.gpu_placement import GpuPlacement
 from components.inference_services import InferenceServiceArgs, InferenceServices, InferenceServicesArgs
 from components.triton_runtime import TritonRuntime, TritonRuntimeArgs
 from conftest import shared_dir, shared_missing

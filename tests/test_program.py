@@ -79,7 +79,7 @@ def test_dev_stack_ships_the_public_sample_model(dev):
 def test_runtime_sizes_triton_to_the_dev_pools_l4_machine(dev):
     (container,) = dev.monitor.one(CSR).inputs["spec"]["containers"]
     # g2-standard-8 with image streaming: 8 vCPU / 32 GiB less the kernel, GKE's reservations, its DaemonSets and
-    # headroom, for its one L4 (gcp_catalog.node_budget shows the arithmetic).
+    # headroom, for its one L4 (catalog.gcp.node_budget shows the arithmetic).
     assert container["resources"]["requests"] == {"cpu": "6900m", "memory": "25344Mi", "nvidia.com/gpu": "1"}
     assert container["resources"]["limits"] == {"memory": "25344Mi", "nvidia.com/gpu": "1"}
 

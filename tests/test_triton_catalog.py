@@ -1,12 +1,12 @@
-"""Facts about Triton images (components/triton_catalog.py): what each release serves, needs and runs on."""
+"""Facts about Triton images (catalog/triton_releases.py): what each release serves, needs and runs on."""
 
 from __future__ import annotations
 
 import pytest
 import yaml
 
-from components import triton_catalog as tc
-from components.gcp_catalog import ACCELERATORS
+from catalog import triton_releases as tc
+from catalog.gcp import ACCELERATORS
 from components.triton_runtime import SUPPORTED_MODEL_FORMATS
 from conftest import shared_dir
 

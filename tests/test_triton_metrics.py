@@ -1,4 +1,4 @@
-"""The autoscaling and dashboard PromQL (components/triton_metrics.py, components/dashboard.py).
+"""The autoscaling and dashboard PromQL (catalog/triton_metrics.py, components/dashboard.py).
 
 Unit tests check the builders and validate the dashboard against the Cloud Monitoring dashboard API's own
 message types. The tests marked `triton` send a burst of inferences to a real Triton, let a real Prometheus
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from components import triton_metrics as tm
+from catalog import triton_metrics as tm
 from components.dashboard import COLUMNS, PANELS, dashboard
 
 pytestmark = pytest.mark.xdist_group("prometheus")  # its own server set under `pytest -n`

@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 from schemas import crd_errors
 
-from components.gcp_catalog import GpuShare
-from components.gpu_placement import GpuPlacement
+from catalog.gcp import GpuShare
+from catalog.gpu_placement import GpuPlacement
 from components.kserve_types import ServingRuntimeSpec, SupportedModelFormat
 from components.triton_runtime import (
     ON_DEMAND_GRACE_SECONDS,

@@ -10,7 +10,7 @@ This is the one place these facts live. Sources:
 - N1 takes attachable T4, P4, P100 and V100 GPUs in counts of 1, 2, 4 (8 for V100), with a vCPU ceiling
   per GPU count (Compute Engine "GPU machine types", N1 general-purpose section). K80 is end-of-life.
 - vCPU and memory per machine type: Compute Engine machine family pages (N1, E2, G2, A2, A3, A4, A4X, G4).
-- Regions and their zones, and the zones that offer each accelerator: `components/gcp_locations.py` (with its
+- Regions and their zones, and the zones that offer each accelerator: `catalog/gcp_locations.py` (with its
   source and caveats). REGIONS is derived from it; it used to be a hand-kept set from `gcloud compute regions
   list`, and the derived set has every region that one had, plus asia-southeast3.
 - Compute capability per GPU: NVIDIA "CUDA GPU Compute Capability" (developer.nvidia.com/cuda-gpus) and its
@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from components.gcp_locations import ACCELERATOR_ZONES, REGION_ZONES
+from catalog.gcp_locations import ACCELERATOR_ZONES, REGION_ZONES
 
 REGIONS: frozenset[str] = frozenset(REGION_ZONES)
 
@@ -64,7 +64,7 @@ def zones_offering(accelerator: str, region: str) -> tuple[str, ...] | None:
     for that accelerator (nvidia-rtx-pro-6000, nvidia-gb200, nvidia-tesla-k80): unknown, not "none".
 
     An empty tuple means the catalog knows the accelerator and lists no zone of it in this region. The data
-    is a dated snapshot (see `components/gcp_locations.py`): a refusal built on it should say how to check
+    is a dated snapshot (see `catalog/gcp_locations.py`): a refusal built on it should say how to check
     (`gcloud compute accelerator-types list --filter="zone~^REGION"`).
     """
     regions = ACCELERATOR_ZONES.get(accelerator)

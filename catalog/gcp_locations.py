@@ -1,5 +1,5 @@
 """GCP regions, their zones, and the zones that offer each NVIDIA accelerator: data, kept apart from the logic
-in `components/gcp_catalog.py`, which is what the rest of the program imports.
+in `catalog/gcp.py`, which is what the rest of the program imports.
 
 Source: skypilot-org/skypilot-catalog `catalogs/v8/gcp/vms.csv` at commit
 8427bbff988abdd050a9f51addd314ef31cb4e85, as transcribed into `../shared/gcp/accelerator-zones.csv` (230 rows,
@@ -18,7 +18,7 @@ Caveats (../shared/gcp/README.md):
 - Some machine shapes are narrower than their GPU: A3 High 1/2/4-GPU and flex-start-only shapes may not
   exist in every zone listed for nvidia-h100-80gb. The lists come from accelerator types, not machine types.
 - Not in the source, so not here: nvidia-rtx-pro-6000 (G4; no price SKU in the fetcher), nvidia-gb200
-  (A4X), nvidia-tesla-k80 (end of life). `gcp_catalog.zones_offering` answers None (unknown) for them.
+  (A4X), nvidia-tesla-k80 (end of life). `catalog.gcp.zones_offering` answers None (unknown) for them.
 - REGION_ZONES is every zone that has an E2 machine row (plus asia-southeast3 a/b/c from its N4 rows),
   not every GCP zone: the TPU-only us-central2-b and the AI zone us-south1-ai1b are left out.
 """
