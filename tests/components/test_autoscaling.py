@@ -1,0 +1,335 @@
+"""Autoscaling on Triton's own signal (KServe's KEDA class), metrics collection (GMP) and the dashboard, as
+the real program declares them for a stack, and checked against KServe's, KEDA's and GMP's own schemas and
+rules (tests/upstream/kserve_autoscaling.py is KServe's validation and KEDA reconciler, written from its source)."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from catalog import triton_metrics as tm
+from components.dashboard import dashboard
+from settings import stack as config
+from tests.support.schemas import crd_errors
+from tests.support.stacks import ROOT, STACK_FILES, TEST_PROJECT, deployable_config, shared_dir, shared_missing
+from tests.upstream.kserve_autoscaling import scaled_object, validation_errors
+
+ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+TRIGGER_AUTH = "kubernetes:keda.sh/v1alpha1:TriggerAuthentication"
+POD_MONITORING = "kubernetes:monitoring.googleapis.com/v1:PodMonitoring"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+SHARED = shared_dir()
+GMP = f"https://monitoring.googleapis.com/v1/projects/{TEST_PROJECT}/location/global/prometheus"
+
+
+def deploy(harness, config_, **isvc):
+    config_ = copy.deepcopy(config_)
+    config_["kserve-triton:inferenceServices"][0].update(isvc)
+    config_["kserve-triton:gpuNodePool"]["maxNodes"] = 4
+    harness.configure(config_)
+    harness.run_main(reuse=True)
+    return harness.monitor
+
+
+def predictor_of(monitor, name="torchscript-cifar10"):
+    (node,) = [n for n in monitor.of_type(ISVC) if n.inputs["metadata"]["name"] == name]
+    return node
+
+
+def test_a_fixed_replica_count_has_no_autoscaler(pulumi_mocks, dev_config):
+    isvc = predictor_of(deploy(pulumi_mocks, dev_config, minReplicas=1, maxReplicas=1))
+    assert isvc.inputs["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] == "none"
+    assert "autoScaling" not in isvc.inputs["spec"]["predictor"]
+    assert scaled_object(isvc.inputs) is None
+
+
+def test_by_default_replicas_scale_on_tritons_queue_time_through_keda(pulumi_mocks, dev_config):
+    monitor = deploy(pulumi_mocks, dev_config, minReplicas=1, maxReplicas=3)
+    isvc = predictor_of(monitor)
+    assert isvc.inputs["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] == "keda"
+    predictor = isvc.inputs["spec"]["predictor"]
+    assert (predictor["minReplicas"], predictor["maxReplicas"]) == (1, 3)
+    (metric,) = predictor["autoScaling"]["metrics"]
+    scope = tm.Scope.inference_service(cluster="kserve-triton-dev", namespace="models", name="torchscript-cifar10")
+    assert metric == {
+        "type": "External",
+        "external": {
+            "metric": {
+                "backend": "prometheus",
+                "serverAddress": GMP,
+                "query": tm.QUEUE_TIME.promql(scope, "1m"),
+            },
+            # 50 ms of queue time per request per replica, in the query's µs.
+            "target": {"type": "Value", "value": "50000"},
+            "authenticationRef": {"authenticationRef": {"name": "gmp-workload-identity"}},
+        },
+    }
+    assert 'top_level_controller_name="torchscript-cifar10-predictor"' in metric["external"]["metric"]["query"]
+
+
+@pytest.mark.parametrize(
+    ("autoscaling", "gpus", "query", "threshold"),
+    [
+        ({"signal": "requestRate", "target": 12.5}, 1, tm.REQUEST_RATE, "12.5"),
+        ({"signal": "queueTime", "target": "2"}, 1, tm.QUEUE_TIME, "2000"),
+        ({"signal": "gpuUtilization"}, 1, tm.GPU_UTILIZATION, "70"),
+        ({"signal": "gpuUtilization", "target": 60}, 2, tm.GPU_UTILIZATION, "120"),  # a total over 2 GPUs
+    ],
+)
+def test_each_signal_and_target_reaches_keda_as_a_per_replica_threshold(
+    pulumi_mocks, dev_config, autoscaling, gpus, query, threshold
+):
+    if gpus > 1:
+        dev_config["kserve-triton:gpuNodePool"].update(machineType="g2-standard-24", acceleratorCount=2)
+    isvc = predictor_of(
+        deploy(pulumi_mocks, dev_config, minReplicas=1, maxReplicas=2, gpus=gpus, autoscaling=autoscaling)
+    )
+    (metric,) = isvc.inputs["spec"]["predictor"]["autoScaling"]["metrics"]
+    scope = tm.Scope.inference_service(cluster="kserve-triton-dev", namespace="models", name="torchscript-cifar10")
+    assert metric["external"]["metric"]["query"] == query.promql(scope, "1m")
+    assert metric["external"]["target"] == {"type": "Value", "value": threshold}
+
+
+def test_keda_authenticates_with_workload_identity_from_each_scaled_namespace(pulumi_mocks, dev_config):
+    monitor = deploy(pulumi_mocks, dev_config, minReplicas=1, maxReplicas=2)
+    (auth,) = monitor.of_type(TRIGGER_AUTH)
+    assert auth.inputs["metadata"] == {"name": "gmp-workload-identity", "namespace": "models"}
+    assert auth.inputs["spec"] == {"podIdentity": {"provider": "gcp"}}
+    assert monitor.depends_on(predictor_of(monitor), auth)
+    assert monitor.depends_on(auth, monitor.one(RELEASE, "keda")), "its CRD comes with KEDA"
+
+
+def test_no_trigger_authentication_where_nothing_scales(pulumi_mocks, dev_config):
+    assert deploy(pulumi_mocks, dev_config, minReplicas=1, maxReplicas=1).of_type(TRIGGER_AUTH) == []
+
+
+def test_keda_reads_managed_prometheus_as_an_account_that_can_only_view_metrics(pulumi_mocks, dev_config):
+    monitor = deploy(pulumi_mocks, dev_config, minReplicas=1, maxReplicas=2)
+    account = monitor.one("gcp:serviceaccount/account:Account", "keda-metrics-reader")
+    member = account.outputs["member"]
+    project_roles = [
+        g.inputs["role"] for g in monitor.of_type("gcp:projects/iAMMember:IAMMember") if g.inputs["member"] == member
+    ]
+    assert project_roles == ["roles/monitoring.viewer"]
+    binding = monitor.one("gcp:serviceaccount/iAMMember:IAMMember", "keda-workload-identity")
+    assert binding.inputs["member"] == f"serviceAccount:{TEST_PROJECT}.svc.id.goog[keda/keda-operator]"
+    assert binding.inputs["role"] == "roles/iam.workloadIdentityUser"
+    assert monitor.depends_on(binding, monitor.one("gcp:container/cluster:Cluster"))
+    release = monitor.one(RELEASE, "keda")
+    assert release.inputs["values"]["podIdentity"] == {
+        "gcp": {"enabled": True, "gcpIAMServiceAccount": account.outputs["email"]}
+    }
+    assert monitor.depends_on(release, binding)
+
+
+def test_keda_is_installed_before_kserve_starts_and_kept(pulumi_mocks, dev_config):
+    """KServe's controller watches ScaledObjects only if their CRD existed when it started."""
+    monitor = deploy(pulumi_mocks, dev_config)
+    keda, controller = monitor.one(RELEASE, "keda"), monitor.one(RELEASE, "kserve-resources")
+    assert (keda.inputs["chart"], keda.inputs["version"]) == ("keda", "2.18.3")
+    assert keda.inputs["repositoryOpts"] == {"repo": "https://kedacore.github.io/charts"}
+    assert keda.inputs["namespace"] == "keda"
+    assert monitor.depends_on(controller, keda)
+    assert not monitor.depends_on(keda, monitor.one(RELEASE, "kserve-cert-manager")), "the two install side by side"
+    assert keda.retain_on_delete is True, "it carries KEDA's CRDs"
+    assert keda.protect is False  # dev: kserve.protectCrds is off
+
+
+def test_gmp_scrapes_every_triton_predictor_on_its_named_metrics_port(pulumi_mocks, dev_config):
+    monitor = deploy(pulumi_mocks, dev_config)
+    (scrape,) = monitor.of_type(POD_MONITORING)
+    assert scrape.inputs["metadata"] == {"name": "triton", "namespace": "models"}
+    assert scrape.inputs["spec"] == {
+        "selector": {"matchLabels": {"kserve-triton/runtime": "kserve-tritonserver"}},
+        "endpoints": [{"port": "metrics", "interval": "15s"}],
+    }
+    runtime = monitor.one("kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime").inputs["spec"]
+    assert runtime["labels"] == {"kserve-triton/runtime": "kserve-tritonserver"}, "KServe copies them to the pods"
+    (container,) = runtime["containers"]
+    assert {"name": "metrics", "containerPort": 8002, "protocol": "TCP"} in container["ports"]
+
+
+def test_an_existing_cluster_gets_no_gmp_scrape_nor_gcp_identity(pulumi_mocks):
+    pulumi_mocks.configure(deployable_config(ROOT / "Pulumi.local.yaml"))
+    pulumi_mocks.run_main(reuse=True)
+    assert pulumi_mocks.monitor.of_type(POD_MONITORING) == []
+    assert "podIdentity" not in pulumi_mocks.monitor.one(RELEASE, "keda").inputs["values"]
+
+
+# --- pulumi up waits for Ready ---------------------------------------------------------------------------------
+
+
+def test_pulumi_up_returns_once_every_inference_service_is_ready(pulumi_mocks, dev_config):
+    isvc = predictor_of(deploy(pulumi_mocks, dev_config))
+    assert isvc.inputs["metadata"]["annotations"]["pulumi.com/waitFor"] == "condition=Ready"
+    # triton.startupTimeoutSeconds (900) plus 20 minutes for a node, its driver and the image.
+    assert isvc.custom_timeouts == {"create": "2100s", "update": "2100s"}
+
+
+def test_waiting_for_ready_can_be_turned_off_for_platform_only_ups(pulumi_mocks, dev_config):
+    dev_config["kserve-triton:kserve"]["waitForReady"] = False
+    isvc = predictor_of(deploy(pulumi_mocks, dev_config))
+    assert "pulumi.com/waitFor" not in isvc.inputs["metadata"]["annotations"]
+    assert isvc.custom_timeouts == {}
+
+
+# --- the dashboard ------------------------------------------------------------------------------------------
+
+
+def test_gke_stacks_get_the_dashboard_built_from_the_autoscalers_query_definitions(pulumi_mocks, dev_config):
+    pulumi_mocks.configure(dev_config)
+    pulumi_mocks.run_main(reuse=True)
+    board = pulumi_mocks.monitor.one("gcp:monitoring/dashboard:Dashboard")
+    assert json.loads(board.inputs["dashboardJson"]) == dashboard("KServe Triton: kserve-triton-dev")
+    api = pulumi_mocks.monitor.one("gcp:projects/service:Service", "dashboard-api")
+    assert api.inputs["service"] == "monitoring.googleapis.com" and pulumi_mocks.monitor.depends_on(board, api)
+    assert pulumi_mocks.exports["dashboardUrl"].value == (
+        f"https://console.cloud.google.com/monitoring/dashboards/custom/dashboard-id?project={TEST_PROJECT}"
+    )
+
+
+# --- every stack: the objects validate, and KServe would accept them --------------------------------------------
+
+
+# (stack file, minReplicas, maxReplicas): fixed everywhere, scaling where there is Managed Prometheus (GKE).
+CASES = [
+    (stack_file, replicas)
+    for stack_file in STACK_FILES
+    for replicas in ((2, 2), (2, 4))
+    if replicas[0] == replicas[1] or "existing" not in deployable_config(stack_file)["kserve-triton:cluster"]
+]
+
+
+@pytest.mark.parametrize(("stack_file", "replicas"), CASES, ids=[f"{f.name}-{r[0]}-{r[1]}" for f, r in CASES])
+def test_kserve_accepts_the_autoscaling_and_keda_accepts_what_kserve_makes_of_it(pulumi_mocks, stack_file, replicas):
+    if SHARED is None:
+        pytest.skip(shared_missing("KServe and KEDA CRDs"))
+    config_ = deployable_config(stack_file)
+    existing = "existing" in config_["kserve-triton:cluster"]
+    for isvc in config_["kserve-triton:inferenceServices"]:
+        isvc.update(minReplicas=replicas[0], maxReplicas=replicas[1])
+    if not existing:
+        config_["kserve-triton:gpuNodePool"]["maxNodes"] = 8
+    pulumi_mocks.configure(config_)
+    pulumi_mocks.run_main(reuse=True)
+    for node in pulumi_mocks.monitor.of_type(ISVC):
+        assert validation_errors(node.inputs) == [], node.name
+        assert crd_errors(SHARED, node.inputs) == [], node.name
+        made = scaled_object(node.inputs)
+        if replicas[0] == replicas[1]:
+            assert made is None
+        else:
+            assert crd_errors(SHARED, made) == [], node.name
+            assert (made["spec"]["minReplicaCount"], made["spec"]["maxReplicaCount"]) == replicas
+    for kind in (TRIGGER_AUTH, POD_MONITORING):
+        for node in pulumi_mocks.monitor.of_type(kind):
+            assert crd_errors(SHARED, node.inputs) == [], node.name
+
+
+def test_the_kserve_rules_checker_catches_what_kserve_refuses():
+    isvc = {
+        "metadata": {"annotations": {"serving.kserve.io/autoscalerClass": "hpa"}},
+        "spec": {"predictor": {"minReplicas": 3, "maxReplicas": 2, "autoScaling": {"metrics": [{"type": "External"}]}}},
+    }
+    assert validation_errors(isvc) == [
+        "minReplicas 3 > maxReplicas 2",
+        "the hpa autoscaler takes only Resource metrics",
+    ]
+    isvc["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] = "keda"
+    isvc["spec"]["predictor"].update(minReplicas=1, scaleMetric="cpu")
+    assert validation_errors(isvc) == [
+        "ScaleMetric is not supported for KEDA",
+        "an External metric needs a query",
+        "an External metric needs target.value",
+    ]
+    isvc["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] = "kpa"
+    assert "autoscalerClass 'kpa' is not one of" in validation_errors(isvc)[0]
+
+
+# --- refusals ---------------------------------------------------------------------------------------------------
+
+GKE = {
+    "gcp": {"project": "my-project"},
+    "cluster": {"name": "c", "location": "us-central1-a"},
+    "gpuNodePool": {"machineType": "g2-standard-8", "acceleratorType": "nvidia-l4", "maxNodes": 4},
+}
+
+
+def refused(raw) -> dict[str, str]:
+    with pytest.raises(config.ConfigError) as error:
+        config.parse(raw)
+    return {p.setting: str(p) for p in error.value.problems}
+
+
+def with_isvc(**isvc):
+    return {
+        **GKE,
+        "inferenceServices": [{"name": "m", "modelFormat": "onnx", "storageUri": "gs://kfserving-examples/m", **isvc}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("isvc", "setting", "phrase"),
+    [
+        (
+            {"autoscaling": {"signal": "queueTime"}},
+            "inferenceServices[0].maxReplicas",
+            "equals minReplicas, so nothing scales",
+        ),
+        (
+            {"maxReplicas": 2, "autoscaling": {"signal": "requestRate"}},
+            "inferenceServices[0].autoscaling.target",
+            "requestRate needs a target",
+        ),
+        (
+            {"maxReplicas": 2, "autoscaling": {"target": 0}},
+            "inferenceServices[0].autoscaling.target",
+            "must be above 0",
+        ),
+        (
+            {"maxReplicas": 2, "autoscaling": {"signal": "gpuUtilization", "target": 120}},
+            "inferenceServices[0].autoscaling.target",
+            "at most 100",
+        ),
+        (
+            {"maxReplicas": 2, "autoscaling": {"signal": "cpu"}},
+            "inferenceServices[0].autoscaling.signal",
+            "'queueTime', 'requestRate' or 'gpuUtilization'",
+        ),
+        (
+            {"maxReplicas": 2, "autoscaling": {"target": "fast"}},
+            "inferenceServices[0].autoscaling.target",
+            "must be a number",
+        ),
+        ({"runtimeVersion": "22.12-py3"}, "inferenceServices[0].runtimeVersion", "which Triton has from 23.05"),
+    ],
+)
+def test_autoscaling_that_could_not_work_is_refused_by_name(isvc, setting, phrase):
+    problems = refused(with_isvc(**isvc))
+    assert setting in problems, problems
+    assert phrase in problems[setting]
+
+
+def test_autoscaling_on_an_existing_cluster_is_refused():
+    raw = {
+        "cluster": {"existing": {"context": "kind"}},
+        "inferenceServices": [
+            {"name": "m", "modelFormat": "onnx", "storageUri": "gs://kfserving-examples/m", "gpus": 0, "maxReplicas": 2}
+        ],
+    }
+    assert (
+        "Managed Service for Prometheus, which only a GKE cluster has"
+        in refused(raw)["inferenceServices[0].maxReplicas"]
+    )
+
+
+def test_a_triton_image_without_latency_summaries_is_refused():
+    problems = refused({**GKE, "triton": {"image": "nvcr.io/nvidia/tritonserver:23.04-py3"}})
+    assert "--metrics-config=summary_latencies=true" in problems["triton.image"]
+
+
+def test_keda_is_pinned_to_the_minor_kserve_is_built_with():
+    problems = refused({**GKE, "kserve": {"kedaVersion": "2.19.0"}})
+    assert "2.18.x" in problems["kserve.kedaVersion"]

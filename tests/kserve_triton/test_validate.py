@@ -1,0 +1,90 @@
+"""`python -m kserve_triton validate`: stack files checked exactly as `pulumi up` checks them, problems only."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import yaml
+
+from kserve_triton.__main__ import main
+from tests.support.stacks import ROOT, TEST_PROJECT
+
+PROJECT = f"gcp:project={TEST_PROJECT}"
+
+
+def write_stack(path, config):
+    path.write_text(yaml.safe_dump({"config": config}))
+    return path
+
+
+def test_every_stack_of_the_project_is_valid_once_it_has_a_project(capsys):
+    assert main(["validate", "--config", PROJECT]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [
+        "Pulumi.dev.yaml: valid",
+        "Pulumi.local.yaml: valid",
+        "Pulumi.prod.yaml: valid",
+        "Pulumi.shared-gpu.yaml: valid",
+    ]
+    assert err == ""
+
+
+def test_the_shipped_dev_stack_asks_for_its_one_setting(capsys):
+    assert main(["validate", "--stack", "dev"]) == 1
+    _, err = capsys.readouterr()
+    assert err.splitlines() == [
+        "Pulumi.dev.yaml: invalid configuration (nothing would be created):",
+        "  - gcp:project: is required for a GKE cluster: run `pulumi config set gcp:project <your-project-id>`",
+    ]
+
+
+def test_every_given_stack_is_checked_even_when_one_fails(tmp_path, capsys):
+    broken = tmp_path / "Pulumi.broken.yaml"
+    broken.write_text("config:\n  kserve-triton:cluster:\n    existing: {context: kind-kserve\n")
+    refused = write_stack(
+        tmp_path / "Pulumi.team.yaml",
+        {"kserve-triton:cluster": {"existing": {"context": "kind"}}, "kserve-triton:triton": {"cpu": "lots"}},
+    )
+    good = write_stack(tmp_path / "Pulumi.ok.yaml", {"kserve-triton:cluster": {"existing": {"context": "kind"}}})
+
+    assert main(["validate", str(broken), str(refused), str(good)]) == 1
+
+    out, err = capsys.readouterr()
+    assert out == f"{good}: valid\n"
+    assert err.splitlines() == [
+        f"{broken}:4:1: YAML syntax error: expected ',' or '}}', but got '<stream end>'",
+        f"{refused}: invalid configuration (nothing would be created):",
+        "  - triton.cpu: 'lots' is not allowed: must be a CPU quantity of at least 100m, such as 500m, 2 or 3.5",
+    ]
+
+
+def test_an_unknown_stack_name_lists_the_stacks_there_are(capsys):
+    assert main(["validate", "--stack", "staging"]) == 1
+    assert (
+        "Pulumi.staging.yaml: no such stack file (stacks of this project: dev, local, prod, shared-gpu)"
+        in capsys.readouterr().err
+    )
+
+
+def test_a_file_that_is_not_a_stack_file_is_named(tmp_path, capsys):
+    listing = tmp_path / "Pulumi.list.yaml"
+    listing.write_text("- a\n- b\n")
+    assert main(["validate", str(listing)]) == 1
+    assert f"{listing}: not a Pulumi stack file" in capsys.readouterr().err
+
+
+def test_the_command_prints_problems_and_no_traceback(tmp_path):
+    bad = write_stack(tmp_path / "Pulumi.bad.yaml", {"kserve-triton:gpuNodePool": {"maxNodes": 0}})
+    result = subprocess.run(
+        [sys.executable, "-m", "kserve_triton", "validate", str(bad)],
+        cwd=tmp_path,  # any directory: the file is found by its path
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "  - cluster: is required" in result.stderr
+    assert "  - gpuNodePool.maxNodes: 0 is not allowed: Input should be greater than or equal to 1" in result.stderr
