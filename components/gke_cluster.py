@@ -60,7 +60,7 @@ REGIONAL_POOL_ZONES = 3
 # cert-manager's webhook is on 10250 precisely for private GKE clusters).
 WEBHOOK_PORTS = ["9443", "6443"]
 
-# GCE label the policy pack reads to tell production stacks (policy/kserve_triton_policies.py).
+# GCE label the policy pack reads to tell production stacks (policy/kserve_triton_policies/common.py).
 PRODUCTION_LABEL = "kserve-triton-production"
 
 

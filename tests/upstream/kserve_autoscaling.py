@@ -8,6 +8,10 @@ KServe's source (kserve/kserve v0.20.0, ../shared/notes/autoscaling-observabilit
   after the predictor, targets its Deployment, has minReplicaCount = minReplicas (or 1) and maxReplicaCount =
   max(maxReplicas, min); each External metric becomes a trigger of type `backend` with metadata
   serverAddress, query, threshold (`target.value` as written) and the TriggerAuthentication's name.
+
+Mirrors: kserve/kserve v0.20.0: pkg/apis/serving/v1beta1/inference_service_validation.go, component.go;
+pkg/controller/v1beta1/inferenceservice/reconcilers/keda/keda_reconciler.go.
+Checked by the real part: none yet: no real KServe or KEDA runs in these suites.
 """
 
 from __future__ import annotations

@@ -17,6 +17,10 @@ Written from KServe v0.20.0's source:
 
 The strategic merge is modelled for what these objects use: maps merge key by key, `env`, `ports`,
 `volumeMounts`, `volumes` and `containers` merge by their keys, other lists are replaced.
+
+Mirrors: kserve/kserve v0.20.0: pkg/controller/v1beta1/inferenceservice/components/predictor.go, pkg/utils
+(MergeRuntimeContainers, MergePodSpec), pkg/webhook/admission/pod/storage_initializer_injector.go.
+Checked by the real part: none yet: no real KServe runs in these suites.
 """
 
 from __future__ import annotations

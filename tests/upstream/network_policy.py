@@ -15,6 +15,10 @@ Written from the Kubernetes docs ("Network Policies") and the API reference of N
 
 Not modelled: egress (the program declares no egress policy), SCTP/UDP, named ports (the program uses numbers), and
 whether an `ipBlock` matches traffic from pods (implementation-defined; here pod sources never match one).
+
+Mirrors: Kubernetes v1.35 networking.k8s.io/v1 NetworkPolicySpec (API reference) and the "Network Policies" concept
+page.
+Checked by the real part: none: enforcement is the CNI's (GKE Dataplane V2), which no suite here runs.
 """
 
 from __future__ import annotations
