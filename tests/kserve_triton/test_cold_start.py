@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from kserve_triton.__main__ import main
+from kserve_triton.cluster_state import ColdStartError, event_time, kubectl_failure, parse_time
 from kserve_triton.cold_start import (
     DONE,
     IN_PROGRESS,
@@ -28,12 +29,8 @@ from kserve_triton.cold_start import (
     NOT_YET,
     STAGES,
     UNKNOWN,
-    ColdStartError,
     Report,
-    event_time,
-    kubectl_failure,
     measure,
-    parse_time,
     run_command,
 )
 
