@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import yaml
 
 from settings import reference
@@ -49,3 +51,15 @@ def test_readme_policy_table_lists_every_policy_at_its_level():
     table = readme[readme.index("<!-- policy-table:start -->") : readme.index("<!-- policy-table:end -->")]
     rows = {line.split("|")[1].strip(" `"): line.split("|")[2].strip() for line in table.splitlines()[3:]}
     assert rows == {p.name: p.enforcement_level.value for p in POLICIES}
+
+
+REPO_DIRS = ("catalog", "settings", "components", "kserve_triton", "embedded", "policy", "tests", "scripts",
+             "bootstrap", ".github", ".ci")  # fmt: skip
+CREATED_WHEN_RUN = {"policy/venv"}  # the policy pack's virtualenv, made by the Pulumi CLI on first use
+
+
+def test_every_project_path_the_readme_names_exists():
+    readme = (ROOT / "README.md").read_text()
+    named = {path for path in re.findall(r"`([A-Za-z_.][\w.-]*/[\w./-]*)`", readme) if path.split("/")[0] in REPO_DIRS}
+    assert named, "the README names no project path"
+    assert sorted(path for path in named if not (ROOT / path).exists() and path not in CREATED_WHEN_RUN) == []
