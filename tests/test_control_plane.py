@@ -6,10 +6,12 @@ skipped, with that command as the reason, when they are not built. One control p
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import time
 import uuid
@@ -305,3 +307,41 @@ def test_apiserver_starts_with_the_egress_selector_and_dials_through_its_socket(
         assert "dial unix" in message, message
     finally:
         cluster.api("DELETE", "/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.probe.example.com")
+
+
+def test_front_proxy_settings_are_published_for_aggregated_apis(cluster):
+    """What an aggregated API server (KEDA's metrics server) reads to trust the apiserver's proxied requests."""
+    data = cluster.api("GET", "/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication")["data"]
+    assert json.loads(data["requestheader-allowed-names"]) == ["front-proxy-client"]
+    assert json.loads(data["requestheader-username-headers"]) == ["X-Remote-User"]
+    assert json.loads(data["requestheader-group-headers"]) == ["X-Remote-Group"]
+    assert json.loads(data["requestheader-extra-headers-prefix"]) == ["X-Remote-Extra-"]
+    assert data["requestheader-client-ca-file"] == (cluster.pki / "front-proxy-ca.crt").read_text()
+    assert data["client-ca-file"] == (cluster.pki / "ca.crt").read_text()
+
+
+def test_service_account_tokens_authenticate_and_rbac_applies(cluster):
+    namespace = _namespace(cluster)
+    _wait(lambda: cluster.api("GET", f"/api/v1/namespaces/{namespace}/serviceaccounts/default"), "default SA", 30)
+    request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}}
+    token = cluster.api("POST", f"/api/v1/namespaces/{namespace}/serviceaccounts/default/token", request)
+    bearer = token["status"]["token"]
+    context = ssl.create_default_context(cafile=str(cluster.pki / "ca.crt"))
+    port = int(cluster.server.rsplit(":", 1)[1])
+
+    def call(method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
+        try:
+            headers = {"Authorization": f"Bearer {bearer}", "Content-Type": "application/json"}
+            connection.request(method, path, body=json.dumps(body) if body else None, headers=headers)
+            response = connection.getresponse()
+            return response.status, json.loads(response.read())
+        finally:
+            connection.close()
+
+    review = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+    status, answer = call("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", review)
+    assert status == 201, answer
+    assert answer["status"]["userInfo"]["username"] == f"system:serviceaccount:{namespace}:default"
+    status, answer = call("GET", "/api/v1/nodes")
+    assert status == 403, answer
