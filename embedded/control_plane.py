@@ -35,6 +35,7 @@ import base64
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -232,6 +233,18 @@ def parts_missing() -> list[str]:
     """The parts this control plane needs that are not built (empty when all are)."""
     go = parts_mod.go_version()
     return [p.name for p in parts_mod.parts(list(PARTS)) if not p.built(go)]
+
+
+def unavailable() -> str | None:
+    """Why a control plane cannot start here (a test's skip reason), or None when it can."""
+    if shutil.which("go") is None:
+        return "no go toolchain: the control-plane parts are found (and built) with it"
+    if shutil.which("openssl") is None:
+        return "no openssl command: the control plane's PKI is made with it"
+    missing = parts_missing()
+    if missing:
+        return f"control-plane parts not built: run python3 -m embedded.parts build {' '.join(missing)}"
+    return None
 
 
 # ---------------------------------------------------------------------------------------------------- the cluster

@@ -2,7 +2,8 @@
 scheduler on loopback, with kwok's fake nodes, behaves as a cluster the platform can be deployed to.
 
 Needs the built parts `kubernetes`, `etcd` and `kwok` (`python3 -m embedded.parts build kubernetes etcd kwok`);
-skipped, with that command as the reason, when they are not built. One control plane serves the whole module."""
+skipped, with that command as the reason, when they are not built. The session's one control plane (the
+`control_plane` fixture of tests/conftest.py) serves them all."""
 
 from __future__ import annotations
 
@@ -24,31 +25,14 @@ from embedded import control_plane as cp
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _missing() -> str | None:
-    if shutil.which("go") is None:
-        return "no go toolchain: the control-plane parts are built with it"
-    missing = cp.parts_missing()
-    if missing:
-        return f"control-plane parts not built: run python3 -m embedded.parts build {' '.join(missing)}"
-    if shutil.which("openssl") is None:
-        return "no openssl command (the control plane's PKI is made with it)"
-    return None
-
-
-pytestmark = pytest.mark.skipif(_missing() is not None, reason=_missing() or "")
+UNAVAILABLE = cp.unavailable()
+pytestmark = pytest.mark.skipif(UNAVAILABLE is not None, reason=UNAVAILABLE or "")
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    plane = cp.ControlPlane(
-        tmp_path_factory.mktemp("control-plane"),
-    )
-    plane.start()
-    try:
-        yield plane
-    finally:
-        plane.stop()
-    assert not plane.running()
+def cluster(control_plane):
+    """The session's control plane (tests/conftest.py)."""
+    return control_plane
 
 
 def _wait(predicate, what: str, timeout: float = 60.0):
