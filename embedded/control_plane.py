@@ -21,6 +21,8 @@ Everything listens on 127.0.0.1 only, on ports picked free at each start. Nothin
   APIs, CRD conversion, kubelet logs/exec) as an HTTP CONNECT to a Unix socket (`egress_socket`, by default
   `<dir>/run/egress.sock`). The proxy listening there belongs to whoever needs such traffic; with none, those
   dials fail at once and no packet leaves the machine;
+- fake nodes' InternalIP is `node_ip` (127.0.0.1; kwok serves their kubelet API on a loopback port), so
+  hostNetwork pods get 127.0.0.1 as their IP and the EndpointSlice controller cannot list them;
 - components run without HTTP(S)_PROXY, NO_PROXY or ALL_PROXY in their environment.
 
 The binaries are the `kubernetes`, `etcd` and `kwok` parts (`python3 -m embedded.parts build ...`); kwok's
