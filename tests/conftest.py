@@ -34,6 +34,24 @@ def triton_server(triton_runtime_container, tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def control_plane(tmp_path_factory):
+    """One real control plane on loopback for the session (embedded/control_plane.py): kube-apiserver,
+    controller-manager, scheduler and etcd, with kwok's fake GKE-like system and GPU nodes Ready. Skips when
+    its parts are not built."""
+    from embedded import control_plane as cp
+
+    reason = cp.unavailable()
+    if reason:
+        pytest.skip(reason)
+    plane = cp.ControlPlane(tmp_path_factory.mktemp("control-plane"))
+    plane.start()
+    try:
+        yield plane
+    finally:
+        plane.stop()
+
+
 @pytest.fixture
 def pulumi_mocks() -> OfflineRun:
     return OfflineRun()
