@@ -56,6 +56,7 @@ SERVICE_CIDR = "100.96.0.0/16"
 FIRST_SERVICE_IP = "100.96.0.1"
 SA_ISSUER = "https://kubernetes.default.svc.cluster.local"
 NODE_LEASE_SECONDS = 40
+KWOK_ANNOTATION = "kwok.x-k8s.io/node"  # kwok manages the nodes that carry it, and only those
 KWOK_STAGES = (
     "node/fast/node-initialize.yaml",
     "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
@@ -85,13 +86,15 @@ class FakeNode:
     taints: tuple[str, ...] = ()
     capacity: Mapping[str, str] = field(default_factory=dict)
     pod_cidr: str | None = None
+    kwok: bool = True
+    """kwok keeps it Ready and its pods Running; otherwise its caller does (embedded/system_node.py)."""
 
     def manifest(self) -> dict[str, Any]:
         labels = {
             "kubernetes.io/hostname": self.name,
             "kubernetes.io/os": "linux",
             "kubernetes.io/arch": "amd64",
-            "type": "kwok",
+            **({"type": "kwok"} if self.kwok else {}),
             **self.labels,
         }
         capacity = {"cpu": "4", "memory": "16Gi", "pods": "110", "ephemeral-storage": "100Gi", **self.capacity}
@@ -104,7 +107,11 @@ class FakeNode:
         return {
             "apiVersion": "v1",
             "kind": "Node",
-            "metadata": {"name": self.name, "labels": labels, "annotations": {"kwok.x-k8s.io/node": "fake"}},
+            "metadata": {
+                "name": self.name,
+                "labels": labels,
+                "annotations": {KWOK_ANNOTATION: "fake"} if self.kwok else {},
+            },
             "spec": spec,
             "status": {"capacity": capacity, "allocatable": dict(capacity)},
         }
@@ -346,7 +353,7 @@ class ControlPlane:
             )
             for node in nodes or ():
                 self.add_node(node)
-            names = [n.name for n in nodes or ()]
+            names = [n.name for n in nodes or () if n.kwok]
             self._wait(lambda: self._nodes_ready(names), deadline, "nodes Ready", state)
             self.timings["nodes-ready"] = time.monotonic() - started
             self._wait(
@@ -632,7 +639,7 @@ class ControlPlane:
         p = self.pki
         args = [
             f"--kubeconfig={self.dir / 'kwok.kubeconfig'}",
-            "--manage-all-nodes=true",
+            f"--manage-nodes-with-annotation-selector={KWOK_ANNOTATION}=fake",
             f"--cidr={self.pod_cidr}",
             f"--node-ip={self.node_ip}",
             f"--node-port={ports['kwok']}",
