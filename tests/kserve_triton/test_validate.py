@@ -30,13 +30,34 @@ def test_every_stack_of_the_project_is_valid_once_it_has_a_project(capsys):
     assert err == ""
 
 
-def test_the_shipped_dev_stack_asks_for_its_one_setting(capsys):
-    assert main(["validate", "--stack", "dev"]) == 1
+def test_the_shipped_dev_stack_is_valid_and_names_its_one_step_left(capsys):
+    assert main(["validate", "--stack", "dev"]) == 0
+    out, err = capsys.readouterr()
+    assert out == (
+        "Pulumi.dev.yaml: valid; before deploying it, set its GCP project: "
+        "pulumi config set gcp:project <your-project-id> --stack dev\n"
+    )
+    assert err == ""
+
+
+def test_a_deploy_needs_the_project_the_file_lacks(capsys):
+    """scripts/deploy runs `validate --deployable`: there the missing project stops it."""
+    assert main(["validate", "--deployable", "--stack", "dev"]) == 1
     _, err = capsys.readouterr()
     assert err.splitlines() == [
         "Pulumi.dev.yaml: invalid configuration (nothing would be created):",
         "  - gcp:project: is required for a GKE cluster: run `pulumi config set gcp:project <your-project-id>`",
     ]
+
+
+def test_the_missing_project_is_not_the_only_thing_checked(tmp_path, capsys):
+    """With another problem in the file, the project is reported next to it, and the stack is refused."""
+    bad = tmp_path / "Pulumi.bad.yaml"
+    bad.write_text((ROOT / "Pulumi.dev.yaml").read_text().replace("maxNodes: 2 ", "maxNodes: 0 "))
+    assert main(["validate", str(bad)]) == 1
+    _, err = capsys.readouterr()
+    assert "  - gcp:project: is required for a GKE cluster" in err
+    assert "  - gpuNodePool.maxNodes: 0 is not allowed" in err
 
 
 def test_every_given_stack_is_checked_even_when_one_fails(tmp_path, capsys):
