@@ -15,10 +15,19 @@ SHARED = shared_dir()
 # --- the table ---------------------------------------------------------------------------------------------------
 
 
-def test_covers_kserves_stock_image_and_every_release_from_24_01_to_26_07():
-    expected = {"23.05"} | {f"{y}.{m:02d}" for y in (24, 25) for m in range(1, 13)} | {f"26.0{m}" for m in range(1, 8)}
+def test_covers_every_release_from_kserves_stock_image_to_26_07():
+    expected = (
+        {f"23.{m:02d}" for m in range(5, 13)}
+        | {f"{y}.{m:02d}" for y in (24, 25) for m in range(1, 13)}
+        | {f"26.0{m}" for m in range(1, 8)}
+    )
     assert set(tc.RELEASES) == expected
     assert tc.newest().release == "26.07"
+
+
+def test_the_releases_of_2023_follow_the_monthly_triton_versions():
+    assert [tc.release(f"23.{m:02d}").triton for m in range(5, 13)] == [f"2.{v}.0" for v in range(34, 42)]
+    assert tc.release("24.01").triton == "2.42.0"  # the next one, from its build.py
 
 
 def test_triton_versions_follow_the_release_tags():
@@ -86,7 +95,9 @@ def test_minimum_compute_capability_rose_to_7_5_in_25_01():
 def test_pending_request_metric_since_23_09():
     assert not tc.release("23.05").has_pending_request_metric
     assert tc.release("24.01").has_pending_request_metric
-    assert all(r.has_pending_request_metric for r in tc.RELEASES.values() if r.release != "23.05")
+    assert not tc.release("23.08").has_pending_request_metric
+    assert tc.release("23.09").has_pending_request_metric
+    assert all(r.has_pending_request_metric for r in tc.RELEASES.values() if tc.release_key(r.release) >= (23, 9))
 
 
 # --- GPUs ------------------------------------------------------------------------------------------------------

@@ -134,7 +134,9 @@ def test_render_reports_a_refused_stack_and_renders_the_others(tmp_path, capsys)
     from kserve_triton.__main__ import main
 
     refused = tmp_path / "Pulumi.team.yaml"
-    refused.write_text("config:\n  kserve-triton:cluster: {existing: {context: kind}}\n  kserve-triton:triton: {cpu: lots}\n")
+    refused.write_text(
+        "config:\n  kserve-triton:cluster: {existing: {context: kind}}\n  kserve-triton:triton: {cpu: lots}\n"
+    )
     out_dir = tmp_path / "out"
     assert main(["render", str(refused), "--stack", "local", "--out", str(out_dir)]) == 1
     out, err = capsys.readouterr()

@@ -53,11 +53,11 @@ def test_a_deploy_needs_the_project_the_file_lacks(capsys):
 def test_the_missing_project_is_not_the_only_thing_checked(tmp_path, capsys):
     """With another problem in the file, the project is reported next to it, and the stack is refused."""
     bad = tmp_path / "Pulumi.bad.yaml"
-    bad.write_text((ROOT / "Pulumi.dev.yaml").read_text().replace("maxNodes: 2 ", "maxNodes: 0 "))
+    bad.write_text((ROOT / "Pulumi.dev.yaml").read_text().replace("gs://kfserving-examples/", "gs://someone-else/"))
     assert main(["validate", str(bad)]) == 1
     _, err = capsys.readouterr()
     assert "  - gcp:project: is required for a GKE cluster" in err
-    assert "  - gpuNodePool.maxNodes: 0 is not allowed" in err
+    assert "  - inferenceServices[0].storageUri: 'gs://someone-else/models/torchscript' is not allowed" in err
 
 
 def test_every_given_stack_is_checked_even_when_one_fails(tmp_path, capsys):
@@ -76,7 +76,8 @@ def test_every_given_stack_is_checked_even_when_one_fails(tmp_path, capsys):
     assert err.splitlines() == [
         f"{broken}:4:1: YAML syntax error: expected ',' or '}}', but got '<stream end>'",
         f"{refused}: invalid configuration (nothing would be created):",
-        "  - triton.cpu: 'lots' is not allowed: must be a CPU quantity of at least 100m, such as 500m, 2 or 3.5",
+        "  - triton.cpu: 'lots' is not allowed: must be a CPU quantity of at least 100m, such as 500m, 2 or 3.5 (any "
+        "Kubernetes unit: 0.5, 500m, 5e-1)",
     ]
 
 

@@ -73,7 +73,13 @@ def _drop(key: str) -> Mutation:
 def _prod(cfg: dict[str, Any]) -> None:
     """Mark the dev config production, and make it otherwise acceptable as such."""
     cfg["kserve-triton:production"] = True
-    cfg["kserve-triton:cluster"].update(deletionProtection=True, protect=True)
+    cfg["kserve-triton:cluster"].update(
+        location="us-central1",
+        releaseChannel="STABLE",
+        deletionProtection=True,
+        protect=True,
+        systemNodePool={"machineType": "e2-standard-4", "minNodes": 3, "maxNodes": 3},
+    )
     cfg["kserve-triton:gpuNodePool"].update(spot=False, maxNodes=4)
     cfg["kserve-triton:kserve"]["protectCrds"] = True
     for isvc in cfg["kserve-triton:inferenceServices"]:
@@ -822,9 +828,10 @@ def test_a_regional_gpu_pool_without_zones_gets_the_regions_zones_that_offer_the
         ("nvcr.io/nvidia/tritonserver:24.04-py3", {"modelFormat": "tensorrt", "modelFormatVersion": "8"}),
         ("nvcr.io/nvidia/tritonserver:25.02-py3", {"modelFormat": "tensorflow", "modelFormatVersion": "2"}),
         ("nvcr.io/nvidia/tritonserver:25.01-py3", {"modelFormat": "tensorrt"}),
-        # Unknown to the catalog, so unchecked (README: "Images the catalog does not know").
+        # Pinned by digest, or not NVIDIA's image: the release facts are unchecked (README: "Images the catalog does
+        # not know").
         ("nvcr.io/nvidia/tritonserver@sha256:" + "a" * 64, {"modelFormat": "tensorrt", "modelFormatVersion": "8"}),
-        ("nvcr.io/nvidia/tritonserver:27.01-py3", {"modelFormat": "tensorflow", "modelFormatVersion": "2"}),
+        ("registry.example.com/ml/triton-custom:2.1", {"modelFormat": "tensorflow", "modelFormatVersion": "2"}),
     ],
 )
 def test_what_the_image_can_load_is_accepted(image, isvc):
