@@ -16,6 +16,7 @@ Pulumi's rules (pulumi/pulumi at 1b59498):
 from __future__ import annotations
 
 import copy
+import json
 import re
 from typing import Any
 
@@ -132,7 +133,7 @@ def _set(current: Any, prefix: list[PathElement], path: list[PathElement], new: 
         current = _container(path[0])
     elif not isinstance(current, (dict, list)):
         kind = "a list" if isinstance(path[0], int) else "a map"
-        raise ConfigPathError(f"{where} holds {current!r}, not {kind}")
+        raise ConfigPathError(f"{where} holds {json.dumps(current)}, not {kind}")
     head = path[0]
     if isinstance(current, list):
         if not isinstance(head, int):
