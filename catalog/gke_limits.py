@@ -12,8 +12,6 @@ Compute Engine: at most 16 GPUs on one VM (a2-megagpu-16g, "GPU machine types"; 
 from __future__ import annotations
 
 NODES_PER_POOL_ZONE = 1_000
-NODES_PER_CLUSTER = 15_000
-NODES_WITHOUT_QUOTA_INCREASE = 5_000
 PODS_PER_NODE = 110
 """GKE Standard's default maximum of Pods per node (this program does not change it)."""
 MAX_GPUS_PER_NODE = 16

@@ -522,6 +522,12 @@ def _is_merge(node: Node) -> bool:
     return node.kind == SCALAR and node.value == "<<" and (node.tag in ("", "!") or short_tag(node.tag) == MERGE)
 
 
+def printable(text: Any) -> str:
+    """A key as a message shows it: as written when printable, else quoted with escapes (one line)."""
+    text = str(text)
+    return text if text.isprintable() and text.strip() == text and text else json.dumps(text, ensure_ascii=False)
+
+
 def _go_quote(text: str) -> str:
     """Go's %#v of a string (strconv.Quote), close enough for a message."""
     return json.dumps(text, ensure_ascii=False)
@@ -612,11 +618,11 @@ def _stack(path: Path, project: str, document: Any, decoder: _Decoder) -> StackF
             # The CLI ignores other top-level keys (a place for YAML anchors, say); one that looks like a known key
             # is a typo whose settings would silently not apply.
             problems.append(
-                f"{path}:{line}:{column}: {key}: not a stack file setting, so the Pulumi CLI would ignore it and "
-                f"everything under it; did you mean {close[0]}?"
+                f"{path}:{line}:{column}: {printable(key)}: not a stack file setting, so the Pulumi CLI would ignore "
+                f"it and everything under it; did you mean {close[0]}?"
             )
         elif key in STRING_FIELDS and isinstance(value, (dict, list)):
-            problems.append(f"{path}:{line}:{column}: {key}: must be text")
+            problems.append(f"{path}:{line}:{column}: {printable(key)}: must be text")
     stack.has_environment = document.get("environment") is not None
     config = document.get("config")
     if config is None:
@@ -636,15 +642,15 @@ def _stack(path: Path, project: str, document: Any, decoder: _Decoder) -> StackF
         key = parse_key(raw_key if ":" in raw_key else f"{project}:{raw_key}")
         if key is None:
             problems.append(
-                f"{here}: {raw_key}: not a configuration key, which the Pulumi CLI refuses: write namespace:name "
-                f"(one colon), e.g. {project}:<setting>"
+                f"{here}: {printable(raw_key)}: not a configuration key, which the Pulumi CLI refuses: write "
+                f"namespace:name (one colon), e.g. {project}:<setting>"
             )
             continue
         if key in stack.config:
             first = stack.where[key]
             problems.append(
-                f"{here}: {raw_key}: names {key}, as {written[key]} (line {first[0]}) does; the Pulumi CLI would "
-                "keep one of the two at random: keep one"
+                f"{here}: {printable(raw_key)}: names {printable(key)}, as {printable(written[key])} (line "
+                f"{first[0]}) does; the Pulumi CLI would keep one of the two at random: keep one"
             )
             continue
         written[key] = raw_key
@@ -654,8 +660,8 @@ def _stack(path: Path, project: str, document: Any, decoder: _Decoder) -> StackF
         if where[:1] == ("config",):  # only config values are JSON-encoded by the CLI
             shown = "NaN" if math.isnan(value) else ("+Inf" if value > 0 else "-Inf")
             problems.append(
-                f"{path}:{node.line}:{node.column}: {node.value}: not a number the Pulumi CLI can store in a stack's "
-                f"config (json: unsupported value: {shown}); write a finite number"
+                f"{path}:{node.line}:{node.column}: {printable(node.value)}: not a number the Pulumi CLI can store in "
+                f"a stack's config (json: unsupported value: {shown}); write a finite number"
             )
     if problems:
         raise StackFileError(problems)

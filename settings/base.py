@@ -107,10 +107,13 @@ def _integer_text(value: Any) -> Any:
 
 
 def _number_text(value: Any) -> Any:
-    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)\s*", value):
-        return float(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*", value):
+        return float(value)  # may overflow to infinity, which the finite rule then refuses
     if isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond any float (JSON text may hold one): refused as not finite
+            return math.inf
     return value
 
 

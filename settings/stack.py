@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from typing import Any
 
 import pulumi
@@ -275,9 +276,16 @@ def _plain(value: Any) -> Any:
 
 
 def _dotted(loc: tuple[str | int, ...]) -> str:
+    """A setting's place, as in `pulumi config set --path`: `gpuNodePool.zones[0]`; a key that is not a plain name
+    is quoted (`cluster["a b"]`), so a problem stays one line."""
     text = ""
     for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not re.fullmatch(r"[A-Za-z0-9_:-]+", str(part)):
+            text += f"[{json.dumps(str(part), ensure_ascii=False)}]"
+        else:
+            text += f".{part}" if text else str(part)
     return text
 
 
