@@ -257,8 +257,7 @@ def tag_problem(tag: str) -> str | None:
         return f"{release_name} is not a Triton release this project knows; {_nearest_release(release_name)}"
     variant = VARIANTS.get(variant_name)
     if variant is None:
-        close = difflib.get_close_matches(variant_name, VARIANTS, n=1, cutoff=0.5)
-        suggestion = f"{release_name}-{close[0] if close else STANDARD_VARIANT}"
+        suggestion = f"{release_name}-{_closest_variant(variant_name)}"
         return (
             f"-{variant_name} is not one of NVIDIA's image variants ({', '.join(VARIANTS)}); did you mean {suggestion}?"
         )
@@ -282,10 +281,19 @@ def _nearest_tag(tag: str) -> str:
         release_name = f"{loose['yy']}.{int(loose['mm']):02d}"
         if release_name in RELEASES:
             rest = (loose["rest"] or "").strip("-_.")
-            close = difflib.get_close_matches(rest, VARIANTS, n=1, cutoff=0.5) if rest else []
-            return f"did you mean {release_name}-{close[0] if close else STANDARD_VARIANT}?"
+            return f"did you mean {release_name}-{_closest_variant(rest) if rest else STANDARD_VARIANT}?"
         return _nearest_release(release_name)
     return f"e.g. {newest_with_facts().release}-{STANDARD_VARIANT}"
+
+
+def _closest_variant(written: str) -> str:
+    """The server variant `written` most likely means (`vllm` -> vllm-python-py3), else py3."""
+    serving = [name for name, variant in VARIANTS.items() if variant.serves and not variant.igpu]
+    starting = [name for name in serving if name.startswith(written.lower())]
+    if starting:
+        return starting[0]
+    close = difflib.get_close_matches(written.lower(), list(VARIANTS), n=1, cutoff=0.5)
+    return close[0] if close else STANDARD_VARIANT
 
 
 def _nearest_release(release_name: str) -> str:
