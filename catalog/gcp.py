@@ -9,7 +9,11 @@ This is the one place these facts live. Sources:
   `pkg/config/machine_mappings.json` lists the same pairs.
 - N1 takes attachable T4, P4, P100 and V100 GPUs in counts of 1, 2, 4 (8 for V100), with a vCPU ceiling
   per GPU count (Compute Engine "GPU machine types", N1 general-purpose section). K80 is end-of-life.
-- vCPU and memory per machine type: Compute Engine machine family pages (N1, E2, G2, A2, A3, A4, A4X, G4).
+- vCPU and memory per machine type: Compute Engine machine family pages (N1, E2, G2, A2, A3, A4, A4X, G4) and the
+  "General-purpose machine family" page for the CPU machines a system pool may use: E2 (standard 2-32 vCPUs at 4 GB
+  per vCPU, highmem 2-16 at 8 GB, highcpu 2-32 at 1 GB; shared-core e2-micro, e2-small, e2-medium with 2 vCPUs and 1,
+  2 and 4 GB), N2 (standard and highmem 2-128 vCPUs at 4 and 8 GB, highcpu 2-96 at 1 GB), N2D (standard and highcpu
+  2-224 at 4 and 1 GB, highmem 2-96 at 8 GB) and N4 (standard, highmem and highcpu 2-80 at 4, 8 and 2 GB).
 - Regions and their zones, and the zones that offer each accelerator: `catalog/gcp_locations.py` (with its
   source and caveats). REGIONS is derived from it; it used to be a hand-kept set from `gcloud compute regions
   list`, and the derived set has every region that one had, plus asia-southeast3.
@@ -140,6 +144,19 @@ def _machines() -> dict[str, MachineType]:
         machines.append(MachineType(f"n1-highcpu-{vcpus}", vcpus, vcpus * 0.9))
     for vcpus in (2, 4, 8, 16, 32):
         machines.append(MachineType(f"e2-standard-{vcpus}", vcpus, vcpus * 4))
+        machines.append(MachineType(f"e2-highcpu-{vcpus}", vcpus, vcpus * 1))
+    for vcpus in (2, 4, 8, 16):
+        machines.append(MachineType(f"e2-highmem-{vcpus}", vcpus, vcpus * 8))
+    machines += [MachineType("e2-micro", 2, 1), MachineType("e2-small", 2, 2), MachineType("e2-medium", 2, 4)]
+    n2 = (2, 4, 8, 16, 32, 48, 64, 80, 96, 128)
+    for family, standard, highmem, highcpu, highcpu_gb in (
+        ("n2", n2, n2, n2[:-1], 1),
+        ("n2d", (*n2, 224), n2[:-1], (*n2, 224), 1),
+        ("n4", n2[:8], n2[:8], n2[:8], 2),
+    ):
+        machines += [MachineType(f"{family}-standard-{v}", v, v * 4) for v in standard]
+        machines += [MachineType(f"{family}-highmem-{v}", v, v * 8) for v in highmem]
+        machines += [MachineType(f"{family}-highcpu-{v}", v, v * highcpu_gb) for v in highcpu]
     g2 = {4: 1, 8: 1, 12: 1, 16: 1, 32: 1, 24: 2, 48: 4, 96: 8}
     for vcpus, gpus in g2.items():
         machines.append(MachineType(f"g2-standard-{vcpus}", vcpus, vcpus * 4, "nvidia-l4", gpus))
@@ -165,6 +182,11 @@ MACHINE_TYPES: dict[str, MachineType] = _machines()
 
 # Families a GPU pool can use, for error messages.
 GPU_FAMILIES = ("n1", "g2", "g4", "a2", "a3", "a4", "a4x")
+
+
+def cpu_machine_types() -> list[str]:
+    """Machine types without built-in GPUs (what a system pool may use), sorted."""
+    return sorted(name for name, machine in MACHINE_TYPES.items() if machine.builtin_accelerator is None)
 
 
 def machines_for(accelerator: str) -> list[str]:

@@ -29,11 +29,23 @@ Sources (T = triton-inference-server/server, read at its release tags and branch
 - nv_inference_pending_request_count: documented from v2.38.0 (23.09) on (T#6233, `docs/user_guide/metrics.md`);
   absent from v2.37.0.
 
+- 23.06-23.12 (v2.35.0-v2.41.0): one Triton minor per monthly release, as between every two releases above (23.05 is
+  2.34.0, 24.01 is 2.42.0; 23.12 prints "Triton Server Version 2.41.0" at start-up); TensorRT 8, the TensorFlow
+  backend and compute capability 6.0 by the rules above; CUDA and drivers unknown.
+- Tag scheme (`VARIANTS`): NVIDIA's NGC page for nvcr.io/nvidia/tritonserver lists the tags `YY.MM-py3` (the full
+  server), `-py3-sdk` (clients, perf_analyzer, model analyzer), `-py3-min` (a base for building a custom server),
+  `-pyt-python-py3` (PyTorch and Python backends only), `-tf2-python-py3` (TensorFlow 2 and Python backends only),
+  `-py3-igpu`, `-py3-igpu-sdk`, `-py3-igpu-min` (Jetson / iGPU), `-vllm-python-py3` (vLLM and Python backends only) and
+  `-trtllm-python-py3` (TensorRT-LLM and Python backends only); T `docs/introduction/compatibility.md` lists the vLLM
+  and TensorRT-LLM images per release. The NGC page itself could not be read here: the table was read as quoted in
+  third-party guides, and is consistent with T's docs and its `build.py` options.
+
 See the project report for the per-release table and where ../shared/notes/triton-images.md disagrees.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
@@ -101,6 +113,7 @@ RELEASES: dict[str, TritonRelease] = {
     r.release: r
     for r in [
         _r("23.05", "2.34.0", "12.1.1", 8, "8.6.1.2", True, _CC60, 530, _DC_23),  # KServe v0.20's stock image
+        *(_r(f"23.{m:02d}", f"2.{29 + m}.0", None, 8, None, True, _CC60, None) for m in range(6, 13)),
         _r("24.01", "2.42.0", "12.3.2", 8, None, True, _CC60, 545, DC_12_4),
         _r("24.02", "2.43.0", "12.3.2", 8, "8.6.3.1", True, _CC60, 545, DC_12_4),
         _r("24.03", "2.44.0", None, 8, "8.6.3.1", True, _CC60, 545, DC_12_4),
@@ -192,6 +205,125 @@ def parse_image(reference: str) -> TritonImage | None:
     if match is None:
         return None
     return TritonImage(reference, match["release"], match["variant"])
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One of NVIDIA's image variants: the part of a tag after `YY.MM-`."""
+
+    name: str
+    serves: bool
+    """Whether the image runs tritonserver with models (the SDK and -min images do not)."""
+    what: str
+    backends: frozenset[str] | None = None
+    """The only backends it has (None: the full set of the -py3 image)."""
+    igpu: bool = False
+    """For Jetson and other integrated GPUs (arm64), not data-center GPUs."""
+
+
+VARIANTS: dict[str, Variant] = {
+    v.name: v
+    for v in [
+        Variant("py3", True, "the full server"),
+        Variant("pyt-python-py3", True, "PyTorch and Python backends only", frozenset({"pytorch", "python"})),
+        Variant("tf2-python-py3", True, "TensorFlow 2 and Python backends only", frozenset({"tensorflow", "python"})),
+        Variant("vllm-python-py3", True, "vLLM and Python backends only", frozenset({"vllm", "python"})),
+        Variant(
+            "trtllm-python-py3", True, "TensorRT-LLM and Python backends only", frozenset({"tensorrtllm", "python"})
+        ),
+        Variant("py3-sdk", False, "the client SDK (clients, perf_analyzer, model analyzer), no server"),
+        Variant("py3-min", False, "a base image for building a custom server, with no server in it"),
+        Variant("py3-igpu", True, "the server for Jetson and other integrated GPUs", igpu=True),
+        Variant("py3-igpu-sdk", False, "the client SDK for integrated GPUs, no server", igpu=True),
+        Variant("py3-igpu-min", False, "a base image for integrated GPUs, with no server in it", igpu=True),
+    ]
+}
+FORMAT_BACKENDS = {"tensorrt": "tensorrt", "onnx": "onnxruntime", "pytorch": "pytorch", "tensorflow": "tensorflow"}
+"""The Triton backend a KServe model format needs (`triton` is a model repository: any backend)."""
+
+_TRITON_VERSION = re.compile(r"^v?(?P<version>2\.\d+\.\d+)")
+_LOOSE_RELEASE = re.compile(r"^[rv]?(?P<yy>\d{2})\.(?P<mm>\d{1,2})(?:[-_.]?(?P<rest>.*))?$")
+
+
+def tag_problem(tag: str) -> str | None:
+    """Why `tag` is not a tag of nvcr.io/nvidia/tritonserver this runtime can run (None when it is): the release must
+    be one this catalog knows, the variant one of NVIDIA's that runs a server on data-center GPUs. The message
+    suggests the nearest tag that is."""
+    match = _TAG.match(tag)
+    if match is None:
+        return f"is not a tag of NVIDIA's scheme (YY.MM-VARIANT, e.g. 25.01-py3); {_nearest_tag(tag)}"
+    release_name, variant_name = match["release"], match["variant"]
+    if release_name not in RELEASES:
+        return f"{release_name} is not a Triton release this project knows; {_nearest_release(release_name)}"
+    variant = VARIANTS.get(variant_name)
+    if variant is None:
+        suggestion = f"{release_name}-{_closest_variant(variant_name)}"
+        return (
+            f"-{variant_name} is not one of NVIDIA's image variants ({', '.join(VARIANTS)}); did you mean {suggestion}?"
+        )
+    if not variant.serves:
+        return f"-{variant_name} is {variant.what}: use {release_name}-{STANDARD_VARIANT}"
+    if variant.igpu:
+        return f"-{variant_name} is {variant.what}, not GKE's data-center GPUs: use {release_name}-{STANDARD_VARIANT}"
+    if variant_name == "tf2-python-py3" and _key(release_name) >= _key(TENSORFLOW_REMOVED):
+        return f"there is no -tf2-python-py3 image from {TENSORFLOW_REMOVED} on (TensorFlow was removed)"
+    return None
+
+
+def _nearest_tag(tag: str) -> str:
+    version = _TRITON_VERSION.match(tag)
+    if version:
+        by_version = [r for r in RELEASES.values() if r.triton == version["version"]]
+        if by_version:
+            return f"Triton {version['version']} is the image {by_version[0].release}-{STANDARD_VARIANT}"
+    loose = _LOOSE_RELEASE.match(tag)
+    if loose:
+        release_name = f"{loose['yy']}.{int(loose['mm']):02d}"
+        if release_name in RELEASES:
+            rest = (loose["rest"] or "").strip("-_.")
+            return f"did you mean {release_name}-{_closest_variant(rest) if rest else STANDARD_VARIANT}?"
+        return _nearest_release(release_name)
+    return f"e.g. {newest_with_facts().release}-{STANDARD_VARIANT}"
+
+
+def _closest_variant(written: str) -> str:
+    """The server variant `written` most likely means (`vllm` -> vllm-python-py3), else py3."""
+    serving = [name for name, variant in VARIANTS.items() if variant.serves and not variant.igpu]
+    starting = [name for name in serving if name.startswith(written.lower())]
+    if starting:
+        return starting[0]
+    close = difflib.get_close_matches(written.lower(), list(VARIANTS), n=1, cutoff=0.5)
+    return close[0] if close else STANDARD_VARIANT
+
+
+def _nearest_release(release_name: str) -> str:
+    try:
+        year, month = _key(release_name)
+    except ValueError:
+        return f"the newest it knows is {newest().release}-{STANDARD_VARIANT}"
+    wanted = (year, min(max(month, 1), 12))  # a month that is not one is taken as the nearest that is
+    nearest = min(RELEASES, key=lambda r: (abs(_key(r)[0] * 12 + _key(r)[1] - wanted[0] * 12 - wanted[1]), r))
+    newer = wanted > _key(newest().release)
+    hint = " (a newer release: add it to catalog/triton_releases.py with its sources)" if newer else ""
+    return f"the nearest it knows is {nearest}-{STANDARD_VARIANT}{hint}"
+
+
+def newest_with_facts() -> TritonRelease:
+    """The newest release whose CUDA version is known (a sensible example to suggest)."""
+    return max((r for r in RELEASES.values() if r.cuda), key=lambda r: _key(r.release))
+
+
+def variant_problem(tag: str, model_format: str) -> str | None:
+    """Why the image variant of `tag` cannot load `model_format` (a variant with only some backends)."""
+    image = parse_image(f"{IMAGE_REPOSITORY}:{tag}")
+    variant = VARIANTS.get(image.variant) if image else None
+    backend = FORMAT_BACKENDS.get(model_format.lower())
+    if variant is None or variant.backends is None or backend is None or backend in variant.backends:
+        return None
+    return (
+        f"the -{variant.name} image has the {' and '.join(sorted(variant.backends))} backends only, not {backend}: "
+        f"use {image.release}-{STANDARD_VARIANT}"
+    )
 
 
 def release_of_image(reference: str) -> TritonRelease | None:

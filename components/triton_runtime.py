@@ -120,7 +120,7 @@ class TritonRuntimeArgs:
             per_gpu=stack.replica_size,
             gpu=gpu_placement(stack),
             ephemeral_storage=stack.triton.ephemeral_storage_or_default(stack.cluster.is_autopilot) or None,
-            shm_size=stack.triton.shm_size,
+            shm_size=stack.shm_size,
             startup_timeout_seconds=stack.triton.startup_timeout_seconds,
             kserve_controller=kserve_controller,
             termination_grace_seconds=termination_grace_seconds(spot_gpus(stack)),

@@ -1,7 +1,7 @@
 """Command line:
 
-python -m kserve_triton validate [--stack NAME | FILE ...] [--config gcp:project=ID]
-python -m kserve_triton render [--stack NAME | FILE ...] [--out rendered/] [--config gcp:project=ID]
+python -m kserve_triton validate [--stack NAME | FILE ...] [--config KEY=VALUE ...] [--deployable]
+python -m kserve_triton render [--stack NAME | FILE ...] [--out rendered/] [--config KEY=VALUE ...]
 python -m kserve_triton smoke-test --url http://127.0.0.1:8080 [--model NAME] [--request FILE] [--json]
 python -m kserve_triton smoke-test --isvc torchscript-cifar10 --namespace models [--context CTX]
 python -m kserve_triton cold-start --isvc torchscript-cifar10 [--namespace models] [--context CTX] [--json]
@@ -19,7 +19,7 @@ from kserve_triton import cold_start  # stdlib only, like the smoke test
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _stacks(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tuple[list[str], dict]:
+def _stacks(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tuple[list[str], list[tuple[str, str]]]:
     from kserve_triton.check import parse_overrides
 
     try:
@@ -34,22 +34,23 @@ def _validate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from kserve_triton.check import check, report  # needs the Pulumi SDK, which the smoke-test venv lacks
 
     stacks, overrides = _stacks(args, parser)
-    outcomes = [check(stack, overrides) for stack in stacks]
+    outcomes = [check(stack, overrides, deployable=args.deployable) for stack in stacks]
     for outcome in outcomes:
         report(outcome, "valid", sys.stdout, sys.stderr)
     return 0 if all(o.ok for o in outcomes) else 1
 
 
 def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from kserve_triton.check import check, report
+    from kserve_triton.check import PLACEHOLDER_PROJECT, check, report
     from kserve_triton.render import render
 
     stacks, overrides = _stacks(args, parser)
     outcomes = [
-        check(stack, overrides, then=lambda file, extra: render(file, args.out, overrides=extra)) for stack in stacks
+        check(stack, overrides, then=lambda file, config: render(file, args.out, config=config)) for stack in stacks
     ]
     for outcome in outcomes:
-        report(outcome, f"rendered into {outcome.result}", sys.stdout, sys.stderr)
+        placeholder = f" with the placeholder gcp:project {PLACEHOLDER_PROJECT}" if outcome.step else ""
+        report(outcome, f"rendered into {outcome.result}{placeholder}", sys.stdout, sys.stderr)
     return 0 if all(o.ok for o in outcomes) else 1
 
 
@@ -100,11 +101,17 @@ def main(argv: list[str] | None = None) -> int:
             "--config",
             action="append",
             metavar="KEY=VALUE",
-            help="a setting on top of the file's, as `pulumi config set` would give it (repeatable)",
+            help="a setting on top of the file's, as `pulumi config set --path KEY VALUE` would store it, e.g. "
+            "gcp:project=my-project or kserve-triton:gpuNodePool.maxNodes=3 (repeatable, applied in order)",
         )
 
     validate = commands.add_parser("validate", help="check stack files as `pulumi up` would; print only problems")
     stack_arguments(validate, "check (default: every stack of this project)")
+    validate.add_argument(
+        "--deployable",
+        action="store_true",
+        help="also require what only a deploy needs (gcp:project on a GKE stack), as scripts/deploy does",
+    )
     render = commands.add_parser("render", help="render stacks offline (no cloud, no Pulumi CLI)")
     stack_arguments(render, "render (default: every stack of this project)")
     render.add_argument("--out", type=Path, default=Path("rendered"), help="output directory (default: rendered/)")

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
+
+from kserve_triton.stack_file import config_text, read_stack_file
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "kserve-triton"
@@ -241,9 +242,10 @@ class OfflineRun:
     _finished: dict[str, tuple[dict[str, Node], dict[str, Export]]] = {}
 
     def configure(self, config: dict[str, Any], secret_keys: list[str] | None = None) -> None:
-        """Set the stack config, given as in a stack file (`gcp:project`, `kserve-triton:cluster`...)."""
+        """Set the stack config, given as in a stack file (`gcp:project`, `kserve-triton:cluster`...), as the Pulumi
+        CLI hands it to the program: each value as the text it would get (`stack_file.config_text`)."""
         self._config_key = json.dumps([config, sorted(secret_keys or [])], sort_keys=True, default=str)
-        pulumi.runtime.set_all_config({key: _config_string(value) for key, value in config.items()}, secret_keys or [])
+        pulumi.runtime.set_all_config({key: config_text(value) for key, value in config.items()}, secret_keys or [])
 
     def run(self, program: Callable[[], Any]) -> Any:
         """Run `program` as a Pulumi program; returns once every registration has settled."""
@@ -288,14 +290,6 @@ class OfflineRun:
         self.run(program)
 
 
-def _config_string(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-class StackFileError(ValueError):
-    """A stack file that is not a Pulumi stack configuration at all (unreadable, not YAML, no mapping)."""
-
-
 def stack_name(stack_file: Path) -> str:
     """`Pulumi.<name>.yaml` -> name, as the Pulumi CLI names the stack a file configures."""
     parts = stack_file.name.split(".")
@@ -311,32 +305,24 @@ def stack_file_for(stack: str | Path, program_dir: Path = ROOT) -> Path:
 
 
 def stack_config(stack_file: Path) -> dict[str, Any]:
-    """The `config:` of a Pulumi.<stack>.yaml file; secure values are kept as their ciphertext.
+    """The `config:` of a Pulumi.<stack>.yaml file as the Pulumi CLI reads it (`kserve_triton/stack_file.py`): keys
+    namespaced, values decoded as yaml.v3 decodes them; encrypted values are kept as `Secret`s.
 
-    Raises StackFileError naming the file (and, for YAML syntax errors, the line and column)."""
-    try:
-        document = yaml.safe_load(stack_file.read_text())
-    except OSError as error:
-        raise StackFileError(f"{stack_file}: cannot be read: {error.strerror or error}") from None
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f"{stack_file}:{mark.line + 1}:{mark.column + 1}" if mark else str(stack_file)
-        raise StackFileError(f"{where}: YAML syntax error: {error.problem or error.context}") from None
-    except yaml.YAMLError as error:
-        raise StackFileError(f"{stack_file}: YAML syntax error: {error}") from None
-    if document is None:
-        return {}
-    if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
-        raise StackFileError(f"{stack_file}: not a Pulumi stack file (a mapping with a `config:` mapping)")
-    return document.get("config") or {}
+    Raises StackFileError with one line per problem, naming the file (and the line and column)."""
+    return read_stack_file(stack_file, PROJECT).config
 
 
 def run_stack(
-    stack: str | Path, program_dir: Path = ROOT, overrides: dict[str, Any] | None = None, reuse: bool = False
+    stack: str | Path,
+    program_dir: Path = ROOT,
+    overrides: dict[str, Any] | None = None,
+    reuse: bool = False,
+    config: dict[str, Any] | None = None,
 ) -> OfflineRun:
-    """Run the program under mocks with a stack file's config (a name, or a path), plus `overrides`."""
+    """Run the program under mocks with a stack file's config (a name, or a path), or `config` instead of it, plus
+    `overrides` (whole settings, by namespace:name)."""
     stack_file = stack_file_for(stack, program_dir)
     run = OfflineRun(stack_name(stack_file))
-    run.configure({**stack_config(stack_file), **(overrides or {})})
+    run.configure({**(stack_config(stack_file) if config is None else config), **(overrides or {})})
     run.run_main(program_dir, reuse=reuse)
     return run

@@ -140,11 +140,18 @@ def mermaid(monitor: GraphMonitor, order: list[Node]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(stack: str | Path, out: Path, program_dir: Path = ROOT, overrides: dict[str, Any] | None = None) -> Path:
+def render(
+    stack: str | Path,
+    out: Path,
+    program_dir: Path = ROOT,
+    overrides: dict[str, Any] | None = None,
+    config: dict[str, Any] | None = None,
+) -> Path:
     """Render a stack (`dev`, or a stack file's path) into `out/<stack>/`, replacing what was there; returns
-    that directory. A refused config raises ConfigError before anything is written."""
+    that directory. `config` replaces the file's config (as `validate` computed it, `--config` applied); `overrides`
+    replace single settings of it. A refused config raises ConfigError before anything is written."""
     stack_file = stack_file_for(stack, program_dir)
-    run = run_stack(stack_file, program_dir, overrides)
+    run = run_stack(stack_file, program_dir, overrides, config=config)
     monitor = run.monitor
     order = monitor.apply_order()
     target = out / stack_name(stack_file)

@@ -9,19 +9,25 @@ another scalar type):
   `pulumi config set` writes. `1.5`, `true` and `"two"` are refused.
 - A **flag** takes `true`/`false`, or the strings "true"/"false" in any case. `yes`, `on` and `1` are refused:
   YAML 1.2 (the Pulumi CLI's) reads them as text, and guessing would hide a typo.
-- A **number** (a target, a rate) takes a YAML integer or float, or a string holding one (`"0.5"`).
+- A **number** (a target, a rate) takes a YAML integer or float, or a string holding one (`"0.5"`); it must be
+  finite (NaN and infinity are refused: the Pulumi CLI cannot even store them, see kserve_triton/stack_file.py).
+- A **quantity** (CPU, memory, disk) is a text setting in any unit Kubernetes takes (catalog/kubernetes.py):
+  `0.5`, `500m`, `5e-1`; `16Gi`, `16G`, `17179869184`, `16384Mi`; compared by value.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import pulumi
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Strict
+from pydantic import AllowInfNan, BaseModel, BeforeValidator, ConfigDict, Strict
 from pydantic.alias_generators import to_camel
+
+from catalog.kubernetes import parse_quantity
 
 PROJECT = "kserve-triton"
 """The project's config namespace: settings are `kserve-triton:<key>` in a stack file."""
@@ -101,10 +107,13 @@ def _integer_text(value: Any) -> Any:
 
 
 def _number_text(value: Any) -> Any:
-    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)\s*", value):
-        return float(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*", value):
+        return float(value)  # may overflow to infinity, which the finite rule then refuses
     if isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond any float (JSON text may hold one): refused as not finite
+            return math.inf
     return value
 
 
@@ -120,8 +129,8 @@ Count = Annotated[int, BeforeValidator(_integer_text), Strict()]
 """A whole-number setting: YAML integers, and strings holding exactly an integer."""
 Flag = Annotated[bool, BeforeValidator(_flag_text), Strict()]
 """A true/false setting: YAML booleans, and the strings "true" and "false"."""
-Number = Annotated[float, BeforeValidator(_number_text), Strict()]
-"""A number setting: YAML integers and floats, and strings holding one."""
+Number = Annotated[float, BeforeValidator(_number_text), Strict(), AllowInfNan(False)]
+"""A number setting: YAML integers and floats, and strings holding one; finite."""
 
 RULE_READERS = (_number_as_text, _integer_text, _flag_text, _number_text)
 """How Text, Count and Flag read a YAML scalar; the tests check every setting uses one (or a Literal)."""
@@ -132,19 +141,21 @@ RULE_READERS = (_number_as_text, _integer_text, _flag_text, _number_text)
 DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-CPU_QUANTITY = re.compile(r"^([0-9]+m|[0-9]+(\.[0-9]{1,3})?)$")
-MEMORY_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Mi|Gi)$")
-QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$")
 
 
 def cpu_millis(quantity: str) -> int:
-    return int(quantity[:-1]) if quantity.endswith("m") else round(float(quantity) * 1000)
+    """Millicores of a CPU quantity in any Kubernetes unit (`2`, `0.5`, `500m`, `5e-1`), rounded up as Kubernetes
+    rounds a quantity to a thousandth."""
+    parsed = parse_quantity(quantity)
+    if parsed is None:
+        raise ValueError(f"not a quantity: {quantity}")
+    return math.ceil(parsed.millis)
 
 
 def memory_mib(quantity: str) -> int:
-    """Mebibytes of a memory quantity (binary or decimal suffix, or plain bytes)."""
-    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?", quantity)
-    if match is None:
-        raise ValueError(f"not a memory quantity: {quantity}")
-    return int(float(match[1]) * units.get(match[2] or "", 1) / 2**20)
+    """Whole mebibytes of a memory quantity in any Kubernetes unit (`16Gi`, `16G`, `17179869184`, `1e9`), rounded
+    down."""
+    parsed = parse_quantity(quantity)
+    if parsed is None:
+        raise ValueError(f"not a quantity: {quantity}")
+    return math.floor(parsed.mebibytes)

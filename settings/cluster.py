@@ -4,6 +4,7 @@ optionally with GPU nodes it describes rather than creates."""
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from typing import TYPE_CHECKING, Literal
@@ -58,11 +59,31 @@ class SystemNodePoolSettings(Settings):
     """The small CPU pool for cluster services; GPU nodes are tainted so these never land there."""
 
     machine_type: Text = "e2-standard-4"
-    """Machine type of the small CPU pool that runs cluster services (cert-manager, KServe controller)."""
+    """Machine type of the small CPU pool that runs cluster services (cert-manager, KServe controller): a Compute
+    Engine machine without GPUs (E2, N1, N2, N2D, N4)."""
     min_nodes: Count = Field(1, ge=1)
-    """Fewest system nodes (across all zones of the pool)."""
+    """Fewest system nodes (across all zones of the pool); at least 3 in production."""
     max_nodes: Count = Field(3, ge=1)
     """Most system nodes (across all zones of the pool)."""
+
+    @field_validator("machine_type")
+    @classmethod
+    def _cpu_machine(cls, machine_type: str) -> str:
+        machine = gcp_catalog.MACHINE_TYPES.get(machine_type)
+        if machine is not None and machine.builtin_accelerator is not None:
+            raise ValueError(
+                f"comes with {machine.builtin_count} {machine.builtin_accelerator} built in, which the system pool "
+                "would leave idle: use a machine without GPUs, e.g. e2-standard-4"
+            )
+        if machine is None:
+            known = gcp_catalog.cpu_machine_types()
+            close = difflib.get_close_matches(machine_type, known, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}? " if close else ""
+            families = sorted({name.rsplit("-", 1)[0] for name in known})
+            raise ValueError(
+                f"is not a Compute Engine machine type the catalog knows; {hint}e.g. {', '.join(families)}-N"
+            )
+        return machine_type
 
     @model_validator(mode="after")
     def _min_not_above_max(self) -> SystemNodePoolSettings:
@@ -173,9 +194,9 @@ class ClusterSettings(Settings):
     name: Text | None = None
     """GKE cluster name: lowercase letters, digits and hyphens, at most 40 characters. Required unless existing."""
     location: Text | None = None
-    """A GCP region (regional cluster) or zone (zonal cluster). Required unless existing."""
+    """A GCP region (regional cluster) or zone (zonal cluster). Required unless existing; a region in production."""
     release_channel: Literal["RAPID", "REGULAR", "STABLE", "EXTENDED"] = "REGULAR"
-    """GKE release channel; GKE upgrades the control plane and nodes within it."""
+    """GKE release channel; GKE upgrades the control plane and nodes within it. STABLE in production."""
     deletion_protection: Flag = True
     """GKE's own deletion protection: while true, GKE refuses to delete the cluster."""
     protect: Flag = True
@@ -258,6 +279,46 @@ class ClusterSettings(Settings):
         return self.existing is None and self.mode == "autopilot"
 
 
+PRODUCTION_SYSTEM_NODES = 3
+"""A production system pool keeps cert-manager's, KServe's and KEDA's replicas apart: one node per zone of a region."""
+PRODUCTION_CHANNEL = "STABLE"
+"""Production takes GKE versions last, after RAPID and REGULAR have run them."""
+
+
+def production_problems(stack: StackSettings) -> list[Problem]:
+    """What production promises beyond protection (README, "Stacks"): a regional control plane, the STABLE channel and
+    at least three system nodes."""
+    cluster, problems = stack.cluster, []
+    if cluster.location is not None and gcp_catalog.is_zone(cluster.location):
+        region = gcp_catalog.region_of(cluster.location)
+        problems.append(
+            Problem(
+                "cluster.location",
+                cluster.location,
+                f"a production cluster is regional (its control plane survives a zone's outage): give a region, e.g. "
+                f"{region}",
+            )
+        )
+    if cluster.release_channel != PRODUCTION_CHANNEL:
+        problems.append(
+            Problem(
+                "cluster.releaseChannel",
+                cluster.release_channel,
+                "a production cluster is on STABLE, which gets a GKE version after RAPID and REGULAR have run it",
+            )
+        )
+    if not cluster.is_autopilot and cluster.system_node_pool.min_nodes < PRODUCTION_SYSTEM_NODES:
+        problems.append(
+            Problem(
+                "cluster.systemNodePool.minNodes",
+                cluster.system_node_pool.min_nodes,
+                f"a production system pool has at least {PRODUCTION_SYSTEM_NODES} nodes (cert-manager's, KServe's and "
+                "KEDA's replicas on separate nodes and zones)",
+            )
+        )
+    return problems
+
+
 def stack_problems(stack: StackSettings) -> list[Problem]:
     problems = []
     if stack.production and not stack.manages_cluster:
@@ -272,6 +333,7 @@ def stack_problems(stack: StackSettings) -> list[Problem]:
             )
             if not value
         ]
+        problems += production_problems(stack)
     existing = stack.cluster.existing
     if existing is not None and existing.gpu_nodes is not None:
         if stack.gpu_node_pool is not None:

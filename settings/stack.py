@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from typing import Any
 
 import pulumi
 from pydantic import BaseModel, ValidationError, model_validator
 
 from catalog import gcp as gcp_catalog
-from settings import cluster, gcp, gpu_pool, image_cache, inference_services, kserve, model_storage, triton
+from settings import cluster, gcp, gpu_pool, image_cache, inference_services, kserve, limits, model_storage, triton
 from settings.base import MISSING, PROJECT, ConfigError, Flag, Problem, Settings, SettingsError, raise_if, shown
 from settings.cluster import ClusterSettings
 from settings.gcp import GcpSettings
@@ -36,6 +37,7 @@ CONCERN_CHECKS = (
     triton.stack_problems,
     model_storage.stack_problems,
     inference_services.stack_problems,
+    limits.stack_problems,
 )
 
 
@@ -43,8 +45,9 @@ class StackSettings(Settings):
     """Everything one stack is configured with."""
 
     production: Flag = False
-    """Marks a production stack: refuses spot GPUs, unprotected cluster or CRDs, and fewer than 2 replicas; runs
-    KServe's controller, cert-manager and KEDA's operator with several replicas, disruption budgets and zone spread."""
+    """Marks a production stack: refuses a zonal cluster, a channel other than STABLE, fewer than 3 system nodes,
+    public nodes, spot GPUs, an unprotected cluster or CRDs, and fewer than 2 replicas; runs KServe's controller,
+    cert-manager and KEDA's operator with several replicas, disruption budgets and zone spread."""
     gcp: GcpSettings = GcpSettings()
     """The GCP provider's settings (`gcp:project`, `gcp:region`)."""
     cluster: ClusterSettings
@@ -67,8 +70,9 @@ class StackSettings(Settings):
     def _existing_cluster_ignores_gcp(cls, raw: Any) -> Any:
         """gcp:* may be inherited (an environment, a template): a cluster from a kubeconfig context has no use
         for them, so they are neither required nor checked there."""
-        existing = raw.get("cluster", {}).get("existing") if isinstance(raw, dict) else None
-        if isinstance(raw.get("cluster"), dict) and isinstance(existing, dict) and "context" in existing:
+        cluster = raw.get("cluster") if isinstance(raw, dict) else None
+        existing = cluster.get("existing") if isinstance(cluster, dict) else None
+        if isinstance(existing, dict) and "context" in existing:
             return {key: value for key, value in raw.items() if key != "gcp"}
         return raw
 
@@ -113,6 +117,11 @@ class StackSettings(Settings):
         return not self.mirrors_chart_images or bool(schemes & {"https", "hf", "s3"})
 
     @property
+    def shm_size(self) -> str:
+        """The replicas' memory-backed /dev/shm: triton.shmSize, or derived from the replica's memory."""
+        return triton.shm_size(self)
+
+    @property
     def replica_size(self) -> gcp_catalog.GpuShare:
         """CPU and memory per GPU of a replica (per replica on a cluster without GPUs)."""
         return triton.replica_size(self)
@@ -147,14 +156,26 @@ def load() -> StackSettings:
     configured = _configured_keys()
     problems = _namespace_problems(configured)
     raw: dict[str, Any] = {}
+    empty: list[str] = []
     for key in PROJECT_KEYS:
         # A project setting written under another namespace is reported above, and its content still checked.
         namespaces = [PROJECT, *(full.partition(":")[0] for full in sorted(configured) if full.endswith(f":{key}"))]
         text = next((pulumi.Config(ns).get(key) for ns in namespaces if pulumi.Config(ns).get(key) is not None), None)
         if text is None:
             continue
+        if not text.strip():  # `kserve-triton:triton:` with nothing under it: the CLI passes an empty string
+            empty.append(key)
+            problems.append(
+                Problem(
+                    key,
+                    MISSING,
+                    "is empty: write its settings under it (key: value, indented), or remove the line"
+                    + ("" if StackSettings.model_fields[_field_name(key)].is_required() else " for the defaults"),
+                )
+            )
+            continue
         try:
-            raw[key] = json.loads(text)
+            raw[key] = json.loads(text, parse_constant=_no_constant)
         except ValueError:  # a plain string (`pulumi config set kserve-triton:production yes`): let the schema say
             raw[key] = text
     gcp_config = pulumi.Config("gcp")
@@ -164,10 +185,20 @@ def load() -> StackSettings:
     try:
         settings = parse(raw)
     except ConfigError as refused:
-        raise ConfigError(problems + refused.problems) from None
+        later = [p for p in refused.problems if not (p.setting in empty and p.value is MISSING)]  # said above
+        raise ConfigError(problems + later) from None
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+def _field_name(key: str) -> str:
+    return next(name for name, field in StackSettings.model_fields.items() if (field.alias or name) == key)
+
+
+def _no_constant(name: str) -> Any:
+    """JSON has no NaN or Infinity; Python's json module would read them: a setting given as JSON text is text."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def _configured_keys() -> set[str]:
@@ -209,6 +240,7 @@ _TYPE_MESSAGES = {
     "int_from_float": "must be a whole number, e.g. 2",
     "string_type": "must be text, e.g. a quoted string",
     "float_type": "must be a number, e.g. 50 or 0.5",
+    "finite_number": "must be a finite number, e.g. 50 or 0.5",
 }
 
 
@@ -244,9 +276,16 @@ def _plain(value: Any) -> Any:
 
 
 def _dotted(loc: tuple[str | int, ...]) -> str:
+    """A setting's place, as in `pulumi config set --path`: `gpuNodePool.zones[0]`; a key that is not a plain name
+    is quoted (`cluster["a b"]`), so a problem stays one line."""
     text = ""
     for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not re.fullmatch(r"[A-Za-z0-9_:-]+", str(part)):
+            text += f"[{json.dumps(str(part), ensure_ascii=False)}]"
+        else:
+            text += f".{part}" if text else str(part)
     return text
 
 

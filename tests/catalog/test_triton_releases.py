@@ -15,10 +15,19 @@ SHARED = shared_dir()
 # --- the table ---------------------------------------------------------------------------------------------------
 
 
-def test_covers_kserves_stock_image_and_every_release_from_24_01_to_26_07():
-    expected = {"23.05"} | {f"{y}.{m:02d}" for y in (24, 25) for m in range(1, 13)} | {f"26.0{m}" for m in range(1, 8)}
+def test_covers_every_release_from_kserves_stock_image_to_26_07():
+    expected = (
+        {f"23.{m:02d}" for m in range(5, 13)}
+        | {f"{y}.{m:02d}" for y in (24, 25) for m in range(1, 13)}
+        | {f"26.0{m}" for m in range(1, 8)}
+    )
     assert set(tc.RELEASES) == expected
     assert tc.newest().release == "26.07"
+
+
+def test_the_releases_of_2023_follow_the_monthly_triton_versions():
+    assert [tc.release(f"23.{m:02d}").triton for m in range(5, 13)] == [f"2.{v}.0" for v in range(34, 42)]
+    assert tc.release("24.01").triton == "2.42.0"  # the next one, from its build.py
 
 
 def test_triton_versions_follow_the_release_tags():
@@ -86,7 +95,9 @@ def test_minimum_compute_capability_rose_to_7_5_in_25_01():
 def test_pending_request_metric_since_23_09():
     assert not tc.release("23.05").has_pending_request_metric
     assert tc.release("24.01").has_pending_request_metric
-    assert all(r.has_pending_request_metric for r in tc.RELEASES.values() if r.release != "23.05")
+    assert not tc.release("23.08").has_pending_request_metric
+    assert tc.release("23.09").has_pending_request_metric
+    assert all(r.has_pending_request_metric for r in tc.RELEASES.values() if tc.release_key(r.release) >= (23, 9))
 
 
 # --- GPUs ------------------------------------------------------------------------------------------------------
@@ -229,3 +240,51 @@ def test_kserves_stock_runtime_image_is_in_the_catalog():
     entry = tc.release_of_image(f"{stock['image']}:{stock['tag']}")
     assert entry is tc.release("23.05")
     assert tc.can_serve(entry, "tensorflow", "1") is not None
+
+
+# --- NVIDIA's tag scheme --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "tag", ["25.01-py3", "23.08-py3", "25.01-pyt-python-py3", "25.01-vllm-python-py3", "25.02-tf2-python-py3",
+            "26.07-trtllm-python-py3"],
+)  # fmt: skip
+def test_tags_of_known_releases_and_server_variants_are_taken(tag):
+    assert tc.tag_problem(tag) is None
+
+
+@pytest.mark.parametrize(
+    ("tag", "problem"),
+    [
+        ("25.01", "did you mean 25.01-py3?"),
+        ("25.1-py3", "did you mean 25.01-py3?"),
+        ("v25.01-py3", "did you mean 25.01-py3?"),
+        ("r25.01-vllm", "did you mean 25.01-vllm-python-py3?"),
+        ("2.54.0", "Triton 2.54.0 is the image 25.01-py3"),
+        ("25.13-py3", "the nearest it knows is 25.12-py3"),
+        ("22.12-py3", "the nearest it knows is 23.05-py3"),
+        ("27.01-py3", "the nearest it knows is 26.07-py3 (a newer release: add it to catalog/triton_releases.py"),
+        ("25.01-py", "did you mean 25.01-py3?"),
+        ("25.01-py3-sdk", "no server: use 25.01-py3"),
+        ("25.01-py3-min", "with no server in it: use 25.01-py3"),
+        ("25.01-py3-igpu", "not GKE's data-center GPUs: use 25.01-py3"),
+        ("25.03-tf2-python-py3", "there is no -tf2-python-py3 image from 25.03 on"),
+        ("latest-stable", "e.g. 26.06-py3"),
+    ],
+)
+def test_tags_nvidia_does_not_publish_get_the_nearest_one_that_it_does(tag, problem):
+    assert problem in tc.tag_problem(tag)
+
+
+@pytest.mark.parametrize(
+    ("tag", "model_format", "refused"),
+    [
+        ("25.01-pyt-python-py3", "pytorch", False),
+        ("25.01-pyt-python-py3", "onnx", True),
+        ("25.01-vllm-python-py3", "tensorrt", True),
+        ("25.01-vllm-python-py3", "triton", False),  # a model repository: any backend, unchecked
+        ("25.01-py3", "onnx", False),
+    ],
+)
+def test_a_variant_with_some_backends_serves_only_their_formats(tag, model_format, refused):
+    assert (tc.variant_problem(tag, model_format) is not None) == refused

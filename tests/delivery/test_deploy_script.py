@@ -68,7 +68,7 @@ def test_validates_then_runs_up_with_the_policy_pack_on_a_local_backend(project)
     assert result.returncode == 0, result.stderr
     recorded = (project.parent / "calls").read_text().splitlines()
     assert [line.split("|")[0] for line in recorded] == ["pulumi", "venv", "venv", "policy-venv", "pulumi", "pulumi"]
-    assert calls(project, "venv")[1] == "file://~|-m kserve_triton validate --stack dev"
+    assert calls(project, "venv")[1] == "file://~|-m kserve_triton validate --deployable --stack dev"
     assert calls(project, "pulumi")[1:] == [
         "file://~|stack select --create --secrets-provider passphrase dev",
         "file://~|up --stack dev --policy-pack policy --yes",
@@ -79,7 +79,7 @@ def test_the_virtualenvs_are_only_reinstalled_when_their_requirements_change(pro
     deploy(project, "dev", PULUMI_CONFIG_PASSPHRASE="x")
     (project.parent / "calls").unlink()
     deploy(project, "dev", PULUMI_CONFIG_PASSPHRASE="x")
-    assert calls(project, "venv") == ["file://~|-m kserve_triton validate --stack dev"]
+    assert calls(project, "venv") == ["file://~|-m kserve_triton validate --deployable --stack dev"]
     assert calls(project, "policy-venv") == []
 
 

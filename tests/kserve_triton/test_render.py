@@ -133,8 +133,26 @@ def test_rendering_several_stacks_keeps_each_stacks_outputs_its_own(tmp_path):
 def test_render_reports_a_refused_stack_and_renders_the_others(tmp_path, capsys):
     from kserve_triton.__main__ import main
 
-    assert main(["render", "--stack", "dev", "--stack", "local", "--out", str(tmp_path)]) == 1
+    refused = tmp_path / "Pulumi.team.yaml"
+    refused.write_text(
+        "config:\n  kserve-triton:cluster: {existing: {context: kind}}\n  kserve-triton:triton: {cpu: lots}\n"
+    )
+    out_dir = tmp_path / "out"
+    assert main(["render", str(refused), "--stack", "local", "--out", str(out_dir)]) == 1
     out, err = capsys.readouterr()
-    assert out == f"Pulumi.local.yaml: rendered into {tmp_path / 'local'}\n"
-    assert "Pulumi.dev.yaml: invalid configuration (nothing would be created):\n  - gcp:project: is required" in err
-    assert not (tmp_path / "dev").exists()
+    assert out == f"Pulumi.local.yaml: rendered into {out_dir / 'local'}\n"
+    assert f"{refused}: invalid configuration (nothing would be created):\n  - triton.cpu: 'lots' is not allowed" in err
+    assert not (out_dir / "team").exists()
+
+
+def test_a_stack_without_its_project_renders_with_a_placeholder_and_says_so(tmp_path, capsys):
+    """The shipped GKE stacks have no gcp:project (README, quick start): render shows them all the same."""
+    from kserve_triton.__main__ import main
+
+    assert main(["render", "--stack", "dev", "--out", str(tmp_path)]) == 0
+    out, _ = capsys.readouterr()
+    assert out == (
+        f"Pulumi.dev.yaml: rendered into {tmp_path / 'dev'} with the placeholder gcp:project your-project-id; before "
+        "deploying it, set its GCP project: pulumi config set gcp:project <your-project-id> --stack dev\n"
+    )
+    assert "your-project-id.svc.id.goog" in "".join(p.read_text() for p in (tmp_path / "dev").rglob("*.yaml"))

@@ -30,13 +30,34 @@ def test_every_stack_of_the_project_is_valid_once_it_has_a_project(capsys):
     assert err == ""
 
 
-def test_the_shipped_dev_stack_asks_for_its_one_setting(capsys):
-    assert main(["validate", "--stack", "dev"]) == 1
+def test_the_shipped_dev_stack_is_valid_and_names_its_one_step_left(capsys):
+    assert main(["validate", "--stack", "dev"]) == 0
+    out, err = capsys.readouterr()
+    assert out == (
+        "Pulumi.dev.yaml: valid; before deploying it, set its GCP project: "
+        "pulumi config set gcp:project <your-project-id> --stack dev\n"
+    )
+    assert err == ""
+
+
+def test_a_deploy_needs_the_project_the_file_lacks(capsys):
+    """scripts/deploy runs `validate --deployable`: there the missing project stops it."""
+    assert main(["validate", "--deployable", "--stack", "dev"]) == 1
     _, err = capsys.readouterr()
     assert err.splitlines() == [
         "Pulumi.dev.yaml: invalid configuration (nothing would be created):",
         "  - gcp:project: is required for a GKE cluster: run `pulumi config set gcp:project <your-project-id>`",
     ]
+
+
+def test_the_missing_project_is_not_the_only_thing_checked(tmp_path, capsys):
+    """With another problem in the file, the project is reported next to it, and the stack is refused."""
+    bad = tmp_path / "Pulumi.bad.yaml"
+    bad.write_text((ROOT / "Pulumi.dev.yaml").read_text().replace("gs://kfserving-examples/", "gs://someone-else/"))
+    assert main(["validate", str(bad)]) == 1
+    _, err = capsys.readouterr()
+    assert "  - gcp:project: is required for a GKE cluster" in err
+    assert "  - inferenceServices[0].storageUri: 'gs://someone-else/models/torchscript' is not allowed" in err
 
 
 def test_every_given_stack_is_checked_even_when_one_fails(tmp_path, capsys):
@@ -55,7 +76,8 @@ def test_every_given_stack_is_checked_even_when_one_fails(tmp_path, capsys):
     assert err.splitlines() == [
         f"{broken}:4:1: YAML syntax error: expected ',' or '}}', but got '<stream end>'",
         f"{refused}: invalid configuration (nothing would be created):",
-        "  - triton.cpu: 'lots' is not allowed: must be a CPU quantity of at least 100m, such as 500m, 2 or 3.5",
+        "  - triton.cpu: 'lots' is not allowed: must be a CPU quantity of at least 100m, such as 500m, 2 or 3.5 (any "
+        "Kubernetes unit: 0.5, 500m, 5e-1)",
     ]
 
 
@@ -88,3 +110,54 @@ def test_the_command_prints_problems_and_no_traceback(tmp_path):
     assert "Traceback" not in result.stderr
     assert "  - cluster: is required" in result.stderr
     assert "  - gpuNodePool.maxNodes: 0 is not allowed: Input should be greater than or equal to 1" in result.stderr
+
+
+# --- what validate adds to the program's own checks ---------------------------------------------------------------
+
+
+def test_the_policy_packs_gpu_node_cap_is_the_one_validate_reports():
+    from kserve_triton_policies.common import DEFAULT_MAX_GPU_NODES
+
+    from kserve_triton.check import POLICY_MAX_GPU_NODES
+
+    assert POLICY_MAX_GPU_NODES == DEFAULT_MAX_GPU_NODES
+
+
+def test_a_gpu_pool_above_the_policy_packs_cap_is_reported(capsys):
+    config = ["--config", PROJECT, "--config", "kserve-triton:gpuNodePool.maxNodes=33"]
+    assert main(["validate", "--stack", "dev", *config]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "Pulumi.dev.yaml: refused by the policy pack (scripts/deploy and CI run it):",
+        "  - gpuNodePool.maxNodes: 33 is not allowed: the policy pack's gpu-pool-bounded caps a GPU pool at 32 nodes "
+        "(policy config maxGpuNodes), and scripts/deploy and CI stop there: lower maxNodes, or raise maxGpuNodes in "
+        "the policy pack's config",
+    ]
+    assert main(["validate", "--stack", "dev", "--config", PROJECT, "--config", "gpuNodePool.maxNodes=32"]) == 0
+
+
+def test_an_encrypted_setting_of_this_program_cannot_be_checked_and_says_so(tmp_path, capsys):
+    stack = tmp_path / "Pulumi.s.yaml"
+    stack.write_text("config:\n  kserve-triton:cluster: {existing: {context: kind}}\n  kserve-triton:triton:\n"
+                     "    secure: v1:AAAA\n  other:token: {secure: v1:BBBB}\n")  # fmt: skip
+    assert main(["validate", str(stack)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"{stack}: cannot be checked offline:",
+        "  - kserve-triton:triton: holds an encrypted (secure:) value, which only the Pulumi CLI can decrypt, so it "
+        "cannot be checked here; no setting of this program is a secret: write it in plain text",
+    ]
+
+
+def test_a_stack_file_the_cli_refuses_is_refused_with_its_place(tmp_path, capsys):
+    stack = tmp_path / "Pulumi.d.yaml"
+    stack.write_text("config:\n  kserve-triton:cluster:\n    existing: {context: kind}\n    existing: {context: b}\n")
+    assert main(["validate", str(stack)]) == 1
+    assert capsys.readouterr().err == (
+        f'{stack}:4: YAML error: mapping key "existing" already defined at line 3 (the Pulumi CLI refuses a key '
+        "given twice)\n"
+    )
+
+
+def test_settings_without_their_namespace_are_the_projects_as_pulumi_reads_them(tmp_path, capsys):
+    stack = write_stack(tmp_path / "Pulumi.bare.yaml", {"cluster": {"existing": {"context": "kind"}}})
+    assert main(["validate", str(stack)]) == 0
+    assert capsys.readouterr().out == f"{stack}: valid\n"

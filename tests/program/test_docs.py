@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import yaml
 
 from settings import reference
@@ -63,3 +64,100 @@ def test_every_project_path_the_readme_names_exists():
     named = {path for path in re.findall(r"`([A-Za-z_.][\w.-]*/[\w./-]*)`", readme) if path.split("/")[0] in REPO_DIRS}
     assert named, "the README names no project path"
     assert sorted(path for path in named if not (ROOT / path).exists() and path not in CREATED_WHEN_RUN) == []
+
+
+# --- the README's promises are what the code does -----------------------------------------------------------------
+
+
+def _readme_table(start: str, end: str) -> list[list[str]]:
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index(start) + len(start) : readme.index(end)].strip().splitlines()
+    return [[cell.strip() for cell in row.strip("|").split("|")] for row in table[2:]]
+
+
+PROMISES = _readme_table("<!-- production-promises:start -->", "<!-- production-promises:end -->")
+
+
+def test_the_production_table_lists_what_the_settings_refuse():
+    """Every production refusal of the settings has a row, and every row a refusal (checked below)."""
+    assert [row[1].strip("`") for row in PROMISES] == [
+        "cluster.location",
+        "cluster.releaseChannel",
+        "cluster.systemNodePool.minNodes",
+        "cluster.privateNodes",
+        "cluster.deletionProtection",
+        "cluster.protect",
+        "kserve.protectCrds",
+        "gpuNodePool.spot",
+        "inferenceServices[0].minReplicas",
+    ]
+
+
+@pytest.mark.parametrize("row", PROMISES, ids=[row[1].strip("`") for row in PROMISES])
+def test_each_production_promise_of_the_readme_is_refused_when_broken(row):
+    from kserve_triton.config_path import set_path
+    from kserve_triton.offline import OfflineRun
+    from settings import ConfigError
+    from tests.support.stacks import deployable_config
+
+    setting, value = row[1].strip("`"), row[2].strip("`")
+    kept = OfflineRun()
+    kept.configure(deployable_config(ROOT / "Pulumi.prod.yaml"))
+    kept.run_main(reuse=True)  # the shipped production stack keeps every promise
+    assert kept.monitor.nodes
+
+    broken = deployable_config(ROOT / "Pulumi.prod.yaml")
+    set_path(broken, f"kserve-triton:{setting}", value, "kserve-triton")  # as `--config` / `pulumi config set --path`
+    run = OfflineRun()
+    run.configure(broken)
+    with pytest.raises(ConfigError) as refused:
+        run.run_main()
+    assert setting in [problem.setting for problem in refused.value.problems], str(refused.value)
+    assert run.monitor.nodes == {}
+
+
+def test_the_shipped_gke_stacks_have_no_project_as_a_fresh_clone_has_none():
+    """What the quick start below is run against."""
+    from tests.support.stacks import STACK_FILES, stack_config
+
+    for path in STACK_FILES:
+        assert "gcp:project" not in stack_config(path), path
+
+
+def _quick_start_commands() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    quick_start = readme[readme.index("## Quick start") : readme.index("## Set up")]
+    commands = re.findall(r"`(venv/bin/python -m kserve_triton (?:validate|render)[^`]*)`", quick_start)
+    commands += [
+        line.split("#")[0].strip()
+        for line in quick_start.splitlines()
+        if line.startswith("venv/bin/python -m kserve_triton ")
+    ]
+    render = readme[readme.index("## See it before shipping it: offline renders") :]
+    commands.append(
+        next(line for line in render.splitlines() if line.startswith("venv/bin/python -m kserve_triton render"))
+        .split("#")[0]
+        .strip()
+    )
+    return commands
+
+
+def test_the_quick_start_works_as_written_on_a_fresh_clone(tmp_path, monkeypatch, capsys):
+    from kserve_triton.__main__ import main
+
+    commands = _quick_start_commands()
+    assert {c.split()[3] for c in commands} == {"validate", "render"} and len(commands) == 3, commands
+    monkeypatch.chdir(tmp_path)  # render writes rendered/ where it is run
+    for command in commands:
+        argv = command.split()[3:]
+        assert main(argv) == 0, (command, capsys.readouterr())
+    out = capsys.readouterr().out
+    assert "Pulumi.dev.yaml: valid; before deploying it, set its GCP project" in out
+    assert (tmp_path / "rendered" / "dev" / "apply-order.txt").exists()
+
+
+def test_the_layout_table_lists_every_stack_file():
+    readme = (ROOT / "README.md").read_text()
+    layout = readme[readme.index("| Path | What |") :].split("\n\n")[0]
+    listed = set(re.findall(r"`(Pulumi\.[\w-]+\.yaml)`", layout))
+    assert listed == {path.name for path in ROOT.glob("Pulumi.*.yaml")}

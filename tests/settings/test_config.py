@@ -73,7 +73,13 @@ def _drop(key: str) -> Mutation:
 def _prod(cfg: dict[str, Any]) -> None:
     """Mark the dev config production, and make it otherwise acceptable as such."""
     cfg["kserve-triton:production"] = True
-    cfg["kserve-triton:cluster"].update(deletionProtection=True, protect=True)
+    cfg["kserve-triton:cluster"].update(
+        location="us-central1",
+        releaseChannel="STABLE",
+        deletionProtection=True,
+        protect=True,
+        systemNodePool={"machineType": "e2-standard-4", "minNodes": 3, "maxNodes": 3},
+    )
     cfg["kserve-triton:gpuNodePool"].update(spot=False, maxNodes=4)
     cfg["kserve-triton:kserve"]["protectCrds"] = True
     for isvc in cfg["kserve-triton:inferenceServices"]:
@@ -512,6 +518,205 @@ REFUSALS: dict[str, tuple[Mutation, str, str]] = {
         "inferenceServices[0].storageUri",
         "KServe runs the server container as uid 1010",
     ),
+    # --- structure: a concern that is not a mapping is one line naming it -------------------------------------
+    "a cluster given as a list": (_add_key("kserve-triton:cluster", ["c"]), "cluster", "must be a YAML object"),
+    "a cluster given as text": (_add_key("kserve-triton:cluster", "c"), "cluster", "must be a YAML object"),
+    "an empty cluster (YAML null)": (
+        _add_key("kserve-triton:cluster", None),
+        "cluster",
+        "is empty: write its settings",
+    ),
+    "an empty kserve section (YAML null)": (
+        _add_key("kserve-triton:kserve", None),
+        "kserve",
+        "or remove the line for the defaults",
+    ),
+    "InferenceServices given as a mapping": (
+        _add_key("kserve-triton:inferenceServices", {"name": "x"}),
+        "inferenceServices",
+        "must be a YAML list",
+    ),
+    "an InferenceService given as text": (
+        _add_key("kserve-triton:inferenceServices", ["resnet"]),
+        "inferenceServices[0]",
+        "must be a YAML object",
+    ),
+    # --- numbers: finite, and within GKE's and Kubernetes' limits ---------------------------------------------
+    "a NaN autoscaling target": (
+        _isvc(0, maxReplicas=2, autoscaling={"target": "NaN"}),
+        "inferenceServices[0].autoscaling.target",
+        "must be a number",
+    ),
+    "an autoscaling target beyond any float": (
+        _isvc(0, maxReplicas=2, autoscaling={"target": "1e999"}),
+        "inferenceServices[0].autoscaling.target",
+        "must be a finite number",
+    ),
+    "a target no Kubernetes quantity holds": (
+        _isvc(0, maxReplicas=2, autoscaling={"signal": "requestRate", "target": 1e30}),
+        "inferenceServices[0].autoscaling.target",
+        "outside what a Kubernetes quantity holds (0.001 to 2^63-1)",
+    ),
+    "more GPU nodes than GKE puts in a pool's zone": (
+        _set("gpuNodePool", maxNodes=1001),
+        "gpuNodePool.maxNodes",
+        "GKE puts at most 1,000 nodes of a pool in one zone, so 1 zone(s) hold at most 1,000",
+    ),
+    "an absurd GPU node count": (_set("gpuNodePool", maxNodes=10**30), "gpuNodePool.maxNodes", "at most 1,000"),
+    "more system nodes than a zonal pool holds": (
+        _set("cluster", systemNodePool={"minNodes": 1, "maxNodes": 5000}),
+        "cluster.systemNodePool.maxNodes",
+        "at most 1,000 here",
+    ),
+    "more shared replicas on a node than GKE's Pods per node": (
+        _set(
+            "gpuNodePool",
+            machineType="a2-megagpu-16g",
+            acceleratorType="nvidia-tesla-a100",
+            acceleratorCount=None,
+            zones=["us-central1-a"],
+            sharing={"clientsPerGpu": 8},
+        ),
+        "gpuNodePool.sharing.clientsPerGpu",
+        "16 GPU(s) x 8 is 128 replicas on one node; GKE runs at most 110 Pods per node, 12 of them its DaemonSets",
+    ),
+    "a replica maximum the GPU pool can never hold": (
+        _isvc(0, maxReplicas=3),
+        "inferenceServices[0].maxReplicas",
+        "the GPU pool holds at most 2 GPU slot(s) (gpuNodePool.maxNodes 2 x 1 per node): at most 2 replica(s)",
+    ),
+    "a replica maximum the pool holds only without the other services": (
+        _compose(
+            _isvc(0, maxReplicas=2),
+            _add_isvc(name="b", modelFormat="onnx", storageUri="gs://kfserving-examples/x"),
+        ),
+        "inferenceServices[0].maxReplicas",
+        "1 of them the other InferenceServices' minReplicas: at most 1 replica(s)",
+    ),
+    "a replica count beyond Kubernetes' 32 bits on a cluster without a pool": (
+        _compose(_existing, _isvc(0, minReplicas=2**31, maxReplicas=2**31)),
+        "inferenceServices[0].minReplicas",
+        "32-bit integers: at most 2,147,483,647",
+    ),
+    "more GPUs per node than any machine has": (
+        _compose(
+            _existing,
+            _add_key(
+                "kserve-triton:cluster",
+                {"existing": {"context": "kind", "gpuNodes": {"acceleratorType": "x", "gpusPerNode": 64}}},
+            ),
+            _add_key("kserve-triton:triton", {"cpu": "2", "memory": "8Gi"}),
+        ),
+        "cluster.existing.gpuNodes.gpusPerNode",
+        "Compute Engine's largest has 16",
+    ),
+    # --- names: machine types and quantities ------------------------------------------------------------------
+    "a system machine type the catalog does not know": (
+        _set("cluster", systemNodePool={"machineType": "e2-standrd-4"}),
+        "cluster.systemNodePool.machineType",
+        "did you mean e2-standard-4?",
+    ),
+    "a GPU machine for the system pool": (
+        _set("cluster", systemNodePool={"machineType": "g2-standard-8"}),
+        "cluster.systemNodePool.machineType",
+        "comes with 1 nvidia-l4 built in, which the system pool would leave idle",
+    ),
+    "a CPU quantity more precise than Kubernetes keeps": (_set("triton", cpu="0.0001"), "triton.cpu", "at least 100m"),
+    "a memory quantity beyond what Kubernetes stores": (_set("triton", memory="9Ei"), "triton.memory", "256Mi"),
+    "a /dev/shm of 0": (_set("triton", shmSize="0"), "triton.shmSize", "is too small: a size such as 512Mi"),
+    "a /dev/shm in a unit Kubernetes does not have": (_set("triton", shmSize="1GB"), "triton.shmSize", "quantity"),
+    "more local disk than the GPU node's boot disk": (
+        _set("triton", ephemeralStorage="300G"),
+        "triton.ephemeralStorage",
+        "cannot exceed the GPU node's boot disk (gpuNodePool.diskSizeGb: 200 GB",
+    ),
+    # --- the Triton image: a reference, and NVIDIA's tag scheme -----------------------------------------------
+    "a Triton image without a registry": (
+        _set("triton", image="tritonserver:25.01-py3"),
+        "triton.image",
+        "names no registry, so it would be pulled from Docker Hub (docker.io/library/tritonserver), where NVIDIA "
+        "does not publish Triton: write nvcr.io/nvidia/tritonserver:25.01-py3",
+    ),
+    "NVIDIA's path without the registry": (
+        _set("triton", image="nvidia/tritonserver:25.01-py3"),
+        "triton.image",
+        "docker.io/nvidia/tritonserver",
+    ),
+    "a Triton tag without its variant": (
+        _set("triton", image="nvcr.io/nvidia/tritonserver:25.01"),
+        "triton.image",
+        "is not a tag of NVIDIA's scheme (YY.MM-VARIANT, e.g. 25.01-py3); did you mean 25.01-py3?",
+    ),
+    "a Triton release that does not exist": (
+        _set("triton", image="nvcr.io/nvidia/tritonserver:25.13-py3"),
+        "triton.image",
+        "25.13 is not a Triton release this project knows; the nearest it knows is 25.12-py3",
+    ),
+    "a Triton release newer than the catalog": (
+        _set("triton", image="nvcr.io/nvidia/tritonserver:27.01-py3"),
+        "triton.image",
+        "add it to catalog/triton_releases.py with its sources",
+    ),
+    "a Triton version number as the tag": (
+        _set("triton", image="nvcr.io/nvidia/tritonserver:2.54.0"),
+        "triton.image",
+        "Triton 2.54.0 is the image 25.01-py3",
+    ),
+    "a misspelt Triton variant": (
+        _set("triton", image="nvcr.io/nvidia/tritonserver:25.01-pyt-python"),
+        "triton.image",
+        "did you mean 25.01-pyt-python-py3?",
+    ),
+    "the Triton SDK image": (
+        _set("triton", image="nvcr.io/nvidia/tritonserver:25.01-py3-sdk"),
+        "triton.image",
+        "the client SDK (clients, perf_analyzer, model analyzer), no server: use 25.01-py3",
+    ),
+    "the Jetson image on GKE": (
+        _set("triton", image="nvcr.io/nvidia/tritonserver:25.01-py3-igpu"),
+        "triton.image",
+        "not GKE's data-center GPUs",
+    ),
+    "an image reference with capitals": (
+        _set("triton", image="nvcr.io/NVIDIA/tritonserver:25.01-py3"),
+        "triton.image",
+        "'NVIDIA' is not a repository name component (repository names are lowercase)",
+    ),
+    "an ONNX model on the PyTorch-only image": (
+        _compose(
+            _set("triton", image="nvcr.io/nvidia/tritonserver:25.01-pyt-python-py3"), _isvc(0, modelFormat="onnx")
+        ),
+        "inferenceServices[0].modelFormat",
+        "the -pyt-python-py3 image has the python and pytorch backends only, not onnxruntime",
+    ),
+    "a runtimeVersion that is not one of NVIDIA's tags": (
+        _isvc(0, runtimeVersion="25.1-py3"),
+        "inferenceServices[0].runtimeVersion",
+        "did you mean 25.01-py3?",
+    ),
+    # --- defaults derived from other settings: the setting that causes the problem is named -------------------
+    "a GPU shared by more replicas than its node's share holds": (
+        _set("gpuNodePool", machineType="g2-standard-4", sharing={"clientsPerGpu": 48}),
+        "gpuNodePool.sharing.clientsPerGpu",
+        "one GPU of a g2-standard-4 comes with 2900m and 10496Mi, so each of 48 replicas would get 0m and 0Mi; at most "
+        "29 leave each replica 100m and 256Mi",
+    ),
+    # --- production: what the README promises (and the README's table is read by tests/program/test_docs.py) ----
+    "a zonal production cluster": (
+        _compose(_prod, _set("cluster", location="us-central1-a")),
+        "cluster.location",
+        "a production cluster is regional",
+    ),
+    "a production cluster on the REGULAR channel": (
+        _compose(_prod, _set("cluster", releaseChannel="REGULAR")),
+        "cluster.releaseChannel",
+        "a production cluster is on STABLE",
+    ),
+    "two system nodes in production": (
+        _compose(_prod, _set("cluster", systemNodePool={"minNodes": 2, "maxNodes": 3})),
+        "cluster.systemNodePool.minNodes",
+        "at least 3 nodes",
+    ),
 }
 
 
@@ -822,9 +1027,10 @@ def test_a_regional_gpu_pool_without_zones_gets_the_regions_zones_that_offer_the
         ("nvcr.io/nvidia/tritonserver:24.04-py3", {"modelFormat": "tensorrt", "modelFormatVersion": "8"}),
         ("nvcr.io/nvidia/tritonserver:25.02-py3", {"modelFormat": "tensorflow", "modelFormatVersion": "2"}),
         ("nvcr.io/nvidia/tritonserver:25.01-py3", {"modelFormat": "tensorrt"}),
-        # Unknown to the catalog, so unchecked (README: "Images the catalog does not know").
+        # Pinned by digest, or not NVIDIA's image: the release facts are unchecked (README: "Images the catalog does
+        # not know").
         ("nvcr.io/nvidia/tritonserver@sha256:" + "a" * 64, {"modelFormat": "tensorrt", "modelFormatVersion": "8"}),
-        ("nvcr.io/nvidia/tritonserver:27.01-py3", {"modelFormat": "tensorflow", "modelFormatVersion": "2"}),
+        ("registry.example.com/ml/triton-custom:2.1", {"modelFormat": "tensorflow", "modelFormatVersion": "2"}),
     ],
 )
 def test_what_the_image_can_load_is_accepted(image, isvc):
