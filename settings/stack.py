@@ -15,7 +15,17 @@ import pulumi
 from pydantic import BaseModel, ValidationError, model_validator
 
 from catalog import gcp as gcp_catalog
-from settings import cluster, gcp, gpu_pool, image_cache, inference_services, kserve, model_storage, triton
+from settings import (
+    cluster,
+    gcp,
+    gpu_pool,
+    image_cache,
+    inference_services,
+    kserve,
+    model_loading,
+    model_storage,
+    triton,
+)
 from settings.base import MISSING, PROJECT, ConfigError, Flag, Problem, Settings, SettingsError, raise_if, shown
 from settings.cluster import ClusterSettings
 from settings.gcp import GcpSettings
@@ -36,6 +46,7 @@ CONCERN_CHECKS = (
     triton.stack_problems,
     model_storage.stack_problems,
     inference_services.stack_problems,
+    model_loading.stack_problems,
 )
 
 
@@ -111,6 +122,17 @@ class StackSettings(Settings):
         hf:// or s3:// (gs:// and Artifact Registry are reached through Private Google Access)."""
         schemes = {isvc.storage_uri.partition("://")[0] for isvc in self.inference_services}
         return not self.mirrors_chart_images or bool(schemes & {"https", "hf", "s3"})
+
+    @property
+    def gpu_capacity_fallback(self) -> bool:
+        """GPU nodes from a fallback list (a ComputeClass with node pool auto-creation), on a cluster this program
+        creates: Standard with gpuNodePool.capacity, or Autopilot with cluster.autopilot.capacity."""
+        pool, autopilot = self.gpu_node_pool, self.cluster.autopilot
+        if not self.manages_cluster:
+            return False
+        if pool is not None:
+            return pool.capacity is not None
+        return self.cluster.is_autopilot and autopilot is not None and autopilot.capacity is not None
 
     @property
     def replica_size(self) -> gcp_catalog.GpuShare:
