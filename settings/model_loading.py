@@ -93,18 +93,15 @@ def isvc_problems(stack: StackSettings, isvc: InferenceServiceSettings, where: s
         problems.append(Problem(f"{where}.modelSizeGb", MISSING, f"is required with {mode}: it sizes {what}"))
         return problems
     pool = stack.gpu_node_pool
-    if (
-        mode == "gcsFuse"
-        and pool is not None
-        and cache_megabytes(isvc.model_size_gb) / 1000 > (pool.disk_size_gb - BOOT_DISK_RESERVED_GB)
-    ):
+    cache_gb = cache_megabytes(isvc.model_size_gb) / 1000
+    if mode == "gcsFuse" and pool is not None and cache_gb > pool.disk_size_gb - BOOT_DISK_RESERVED_GB:
         problems.append(
             Problem(
                 f"{where}.modelSizeGb",
                 isvc.model_size_gb,
-                f"the FUSE file cache ({cache_megabytes(isvc.model_size_gb) / 1000:.0f} GB) lives on the node's boot "
-                f"disk, which keeps {BOOT_DISK_RESERVED_GB} GB for the system and the images: raise "
-                f"gpuNodePool.diskSizeGb above {math.ceil(cache_megabytes(isvc.model_size_gb) / 1000) + BOOT_DISK_RESERVED_GB}",
+                f"the FUSE file cache ({cache_gb:.0f} GB) lives on the node's boot disk, which keeps "
+                f"{BOOT_DISK_RESERVED_GB} GB for the system and the images: raise gpuNodePool.diskSizeGb above "
+                f"{math.ceil(cache_gb) + BOOT_DISK_RESERVED_GB}",
             )
         )
     if mode == "hyperdiskMl":
