@@ -74,19 +74,20 @@ def fuse_volume_spec(storage_uri: str, namespace: str, name: str, cache_mb: int)
 
 
 def hyperdisk_class_spec(zones: list[str] | None) -> dict:
+    """The StorageClass's fields (StorageClass has no spec), as pulumi_kubernetes takes them."""
     spec: dict = {
         "provisioner": loading.PD_DRIVER,
         "parameters": {
             "type": loading.HYPERDISK_ML,
             "provisioned-throughput-on-create": f"{loading.HYPERDISK_ML_THROUGHPUT_MIB_S}Mi",
         },
-        "allowVolumeExpansion": False,
-        "reclaimPolicy": "Delete",
+        "allow_volume_expansion": False,
+        "reclaim_policy": "Delete",
         # The populator starts copying when the claim is created, not when the first replica is scheduled.
-        "volumeBindingMode": "Immediate",
+        "volume_binding_mode": "Immediate",
     }
     if zones:
-        spec["allowedTopologies"] = [{"matchLabelExpressions": [{"key": "topology.gke.io/zone", "values": zones}]}]
+        spec["allowed_topologies"] = [{"matchLabelExpressions": [{"key": "topology.gke.io/zone", "values": zones}]}]
     return spec
 
 
@@ -103,7 +104,7 @@ class ModelVolumeArgs:
 
 
 def model_volume(
-    prefix: str, args: ModelVolumeArgs, parent: pulumi.Resource, storage_class: pulumi.Resource | None
+    resource_prefix: str, args: ModelVolumeArgs, parent: pulumi.Resource, storage_class: pulumi.Resource | None
 ) -> list:
     """The resources of one model's volume; the claim last (KServe mounts it by name)."""
     from settings.model_loading import cache_megabytes, disk_gib
@@ -114,13 +115,13 @@ def model_volume(
         cache_mb = cache_megabytes(args.size_gb)
         spec = fuse_volume_spec(args.storage_uri, args.namespace, args.name, cache_mb)
         volume = k8s.core.v1.PersistentVolume(
-            f"{prefix}-{args.namespace}-{args.name}-fuse-pv",
+            f"{resource_prefix}-{args.namespace}-{args.name}-fuse-pv",
             metadata={"name": f"{args.namespace}-{claim}"},
             spec=spec,
             opts=child,
         )
         bound = k8s.core.v1.PersistentVolumeClaim(
-            f"{prefix}-{args.namespace}-{args.name}-fuse-pvc",
+            f"{resource_prefix}-{args.namespace}-{args.name}-fuse-pvc",
             metadata={"name": claim, "namespace": args.namespace_output},
             spec={
                 "accessModes": ACCESS,
@@ -131,21 +132,21 @@ def model_volume(
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[volume, *args.depends_on]),
         )
         return [volume, bound]
-    bucket, prefix = split_gs(args.storage_uri)
+    bucket, folder = split_gs(args.storage_uri)
     source = GCPDataSource(
-        f"{prefix}-{args.namespace}-{args.name}-source",
+        f"{resource_prefix}-{args.namespace}-{args.name}-source",
         name=claim,
         namespace=args.namespace_output,
         spec=GCPDataSourceSpec(
             cloud_storage=CloudStorageSource(
-                service_account_name=args.service_account, uri=f"gs://{bucket}/{prefix + '/' if prefix else ''}"
+                service_account_name=args.service_account, uri=f"gs://{bucket}/{folder + '/' if folder else ''}"
             )
         ),
         opts=child,
     )
     # Depends on its source, so Pulumi deletes the claim first (a claim whose source is gone never finishes deleting).
     bound = k8s.core.v1.PersistentVolumeClaim(
-        f"{prefix}-{args.namespace}-{args.name}-hdml-pvc",
+        f"{resource_prefix}-{args.namespace}-{args.name}-hdml-pvc",
         metadata={"name": claim, "namespace": args.namespace_output},
         spec={
             "accessModes": ACCESS,
