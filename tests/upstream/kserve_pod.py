@@ -11,8 +11,8 @@ Written from KServe v0.20.0's source:
   predictor's, then `serving.kserve.io/inferenceservice` and `component: predictor` (buildObjectMeta).
 - pkg/webhook/admission/pod/storage_initializer_injector.go and pkg/utils/storage.go: a pvc:// URI is mounted as the
   PersistentVolumeClaim volume `kserve-pvc-source` (no readOnly on the volume) at /mnt/models, read-only, with the
-  URI's path as subPath (AddModelMount); otherwise an init container `storage-initializer` (image, args, resources and no
-  securityContext: CreateInitContainerWithConfig) is added with an emptyDir `kserve-provision-location` at
+  URI's path as subPath (AddModelMount); otherwise an init container `storage-initializer` (image, args, resources
+  and no securityContext: CreateInitContainerWithConfig) is added with an emptyDir `kserve-provision-location` at
   /mnt/models, then the container of the ClusterStorageContainer whose supportedUriFormats match the URI is
   strategically merged into it (MergeContainerWithPatch).
 
