@@ -266,17 +266,23 @@ def _plain(value: Any) -> Any:
 
 
 def _dotted(loc: tuple[str | int, ...]) -> str:
+    from settings.capacity import TIER_TAGS
+
     text = ""
     for part in loc:
+        if part in TIER_TAGS:
+            continue
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
     return text
 
 
 def _known_keys(loc: tuple[str | int, ...]) -> list[str]:
     """The setting names allowed at `loc`, for 'unknown setting' messages."""
+    from settings.capacity import TIER_TAGS
+
     model: type[BaseModel] = StackSettings
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) or part in TIER_TAGS:
             continue
         field = next(f for name, f in model.model_fields.items() if (f.alias or name) == part)
         model = model_in(field.annotation)
