@@ -91,7 +91,7 @@ REFUSALS = {
             EXISTING_GKE,
             inferenceServices=[{**MODEL, "modelLoading": "hyperdiskMl"}],
             modelStorage={"buckets": ["team-models"]},
-        ),  # fmt: skip
+        ),
         "inferenceServices[0].modelLoading",
         "a cluster setting this program does not change on an existing cluster: use gcsFuse",
     ),
