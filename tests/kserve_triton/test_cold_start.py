@@ -1,7 +1,7 @@
 """`python -m kserve_triton cold-start`: how long each stage of a predictor pod's cold start took.
 
 The fixtures (tests/kserve_triton/fixtures/cold_start/<scenario>/) are what `kubectl get ... -o json` prints for
-four cold starts; tests/kserve_triton/fixtures/cold_start/fake_kubectl.py answers kubectl's arguments from them.
+five cold starts; tests/kserve_triton/fixtures/cold_start/fake_kubectl.py answers kubectl's arguments from them.
 All times in the expectations below are seconds after the pod's creation, worked out by hand from the
 fixtures' timestamps.
 """
