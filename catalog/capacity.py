@@ -27,7 +27,6 @@ COMPUTE_CLASS_API = "cloud.google.com/v1"
 COMPUTE_CLASS_LABEL = "cloud.google.com/compute-class"
 """The node label a Pod selects a ComputeClass by; GKE puts it (and a NoSchedule taint of the same key) on the nodes
 of pools it creates for the class."""
-COMPUTE_CLASS_SINCE = "1.30.3-gke.1451000"
 FLEX_START_GPU_SINCE = "1.32.2-gke.1652000"
 FLEX_START_MAX_RUN_SECONDS = 7 * 24 * 3600
 RESERVATION_AFFINITIES = ("Specific", "AnyBestEffort", "None")

@@ -8,7 +8,9 @@ Sources (each fact below names its own):
   `pkg/webhook/injection.go` (a native sidecar, at initContainers[0], from Kubernetes 1.29), `cmd/webhook/main.go`
   (the sidecar's default resources), `pkg/webhook/config.go` (a limit of "0" means none), `deploy/base/setup/
   csi_driver.yaml` (the CSIDriver: `tokenRequests` for `<project>.svc.id.goog`, so the kubelet hands the driver a
-  token of the pod's own Kubernetes service account, whether or not the pod mounts one), `pkg/csi_driver/utils.go`
+  token of the pod's own Kubernetes service account, whether or not the pod mounts one), `pkg/cloud_provider/
+  clientset/clientset.go` and `pkg/cloud_provider/auth/token_sources.go` (a service account annotated
+  `iam.gke.io/gcp-service-account` is impersonated with GenerateAccessToken), `pkg/csi_driver/utils.go`
   (volume attributes), `pkg/cloud_provider/storage/storage.go` (the bucket access check needs
   storage.objects.list), `docs/releases.md` (GKE versions per feature), `docs/authentication.md` (uid/gid mount
   flags for non-root containers), `examples/static/sub-dir-mount` (`only-dir=` in a PersistentVolume's
