@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Discriminator, Tag, field_validator
 
-from catalog import capacity as capacity_catalog
 from catalog import gcp as gcp_catalog
 from settings.base import Problem, Settings, Text
 from settings.gcp import ProjectId
@@ -113,5 +112,3 @@ def capacity_zones(stack: StackSettings) -> list[str] | None:
         return list(offered) if offered else None
     return None
 
-
-TIER_DOC = ", ".join(capacity_catalog.TIERS)
