@@ -111,4 +111,3 @@ def capacity_zones(stack: StackSettings) -> list[str] | None:
         offered = gcp_catalog.zones_offering(autopilot.accelerator_type, stack.cluster.region)
         return list(offered) if offered else None
     return None
-
