@@ -2,9 +2,9 @@
 (datalayer.gke.io/v1).
 
 Like components/kserve_types.py, the classes mirror the CRD fields this project uses, snake_case in Python and
-camelCase on the wire, so a misspelt field is a Python error. ComputeClass: the schema GKE 1.33 serves
+camelCase on the wire, so a misspelt field is a Python error. ComputeClass: the schema a GKE cluster serves
 (datreeio/CRDs-catalog `cloud.google.com/computeclass_v1.json`, kept as test data in
-tests/upstream/schemas/ with its provenance; tests/components/test_compute_class.py validates every object against
+tests/upstream/schemas/ with its provenance; tests/components/test_gpu_capacity.py validates every object against
 it). GCPDataSource: the CRD reference in GKE's docs (`spec.cloudStorage.serviceAccountName`, `.uri`); GKE owns both
 CRDs on a cluster.
 """
