@@ -10,8 +10,8 @@ Sources:
 - GKE docs, "About GPU obtainability with flex-start": GPUs need GKE 1.32.2-gke.1652000 or later; flex-start VMs run
   at most seven days; billed at Dynamic Workload Scheduler prices (vCPUs and GPUs up to 53 % off); "scalable
   serving models" are named among its uses.
-- The ComputeClass schema (`cloud.google.com/v1`, extracted from a live GKE cluster, as published in datreeio/CRDs-catalog
-  `cloud.google.com/computeclass_v1.json`, commit 77e4983): `priorities[].reservations.affinity` is `Specific`,
+- The ComputeClass schema (`cloud.google.com/v1`, extracted from a live GKE cluster, as published in
+  datreeio/CRDs-catalog `cloud.google.com/computeclass_v1.json`, commit 77e4983): `priorities[].reservations.affinity` is `Specific`,
   `AnyBestEffort` or `None`, `specific[]` has `name`, `project`, `zones`; a priority may not combine `flexStart` with
   `spot: true`; `whenUnsatisfiable` is `ScaleUpAnyway` or `DoNotScaleUp`; `gpu.driverVersion` is `default` or
   `latest`. Pods select a class with the node label `cloud.google.com/compute-class`.
