@@ -11,8 +11,8 @@ Sources:
   at most seven days; billed at Dynamic Workload Scheduler prices (vCPUs and GPUs up to 53 % off); "scalable
   serving models" are named among its uses.
 - The ComputeClass schema (`cloud.google.com/v1`, extracted from a live GKE cluster, as published in
-  datreeio/CRDs-catalog `cloud.google.com/computeclass_v1.json`, commit 77e4983): `priorities[].reservations.affinity` is `Specific`,
-  `AnyBestEffort` or `None`, `specific[]` has `name`, `project`, `zones`; a priority may not combine `flexStart` with
+  datreeio/CRDs-catalog `cloud.google.com/computeclass_v1.json`, commit 77e4983):
+  `priorities[].reservations.affinity` is `Specific`, `AnyBestEffort` or `None`, `specific[]` has `name`, `project`, `zones`; a priority may not combine `flexStart` with
   `spot: true`; `whenUnsatisfiable` is `ScaleUpAnyway` or `DoNotScaleUp`; `gpu.driverVersion` is `default` or
   `latest`. Pods select a class with the node label `cloud.google.com/compute-class`.
 - Prices: `catalog/gcp.py`'s sources (skypilot-catalog vms.csv, us-central1): L4 $0.56004/h on-demand, $0.2231/h
