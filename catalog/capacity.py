@@ -14,7 +14,8 @@ Sources:
   datreeio/CRDs-catalog `cloud.google.com/computeclass_v1.json`, commit 77e4983):
   `priorities[].reservations.affinity` is `Specific`, `AnyBestEffort` or `None`, `specific[]` has `name`,
   `project`, `zones`; a priority may not combine `flexStart` with `spot: true`; `whenUnsatisfiable` is
-  `ScaleUpAnyway` or `DoNotScaleUp`; `gpu.driverVersion` is `default` or `latest`. Pods select a class with the node label `cloud.google.com/compute-class`.
+  `ScaleUpAnyway` or `DoNotScaleUp`; `gpu.driverVersion` is `default` or `latest`. Pods select a class with the node
+  label `cloud.google.com/compute-class`.
 - Prices: `catalog/gcp.py`'s sources (skypilot-catalog vms.csv, us-central1): L4 $0.56004/h on-demand, $0.2231/h
   spot; g2-standard-4 $0.14679/h, $0.05874/h spot (g2-standard-8 taken as twice that).
 """
