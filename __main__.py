@@ -6,6 +6,7 @@ import settings
 from components.dashboard import MonitoringDashboard, MonitoringDashboardArgs
 from components.existing_cluster import ExistingCluster, ExistingClusterArgs, ExistingGkeCluster, ExistingGkeClusterArgs
 from components.gke_cluster import GkeCluster, GkeClusterArgs
+from components.gpu_capacity import GpuCapacity, GpuCapacityArgs
 from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from components.image_cache import ImageCache, ImageCacheArgs
 from components.inference_services import InferenceServices, InferenceServicesArgs
@@ -32,6 +33,12 @@ if stack.on_gke:
     model_access = ModelStorageAccess("models", ModelStorageAccessArgs.from_settings(stack, cluster))
     dashboard = MonitoringDashboard("dashboard", MonitoringDashboardArgs.from_settings(stack))
 in_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
+# A fallback list of GPU capacity: GKE creates the GPU pools from a ComputeClass (node pool auto-creation).
+capacity = (
+    GpuCapacity("gpu-capacity", GpuCapacityArgs.from_settings(stack, gpu_pool), opts=in_cluster)
+    if (stack.gpu_capacity_fallback)
+    else None
+)
 
 # Not on the GPU pool's path: KEDA and KServe install while GPU nodes are still being created.
 keda = Keda("keda", KedaArgs.from_settings(stack, cluster, image_cache), opts=in_cluster)
@@ -42,7 +49,9 @@ triton = TritonRuntime(
     "triton", TritonRuntimeArgs.from_settings(stack, image_cache, kserve.controller), opts=in_cluster
 )
 inference = InferenceServices(
-    "isvc", InferenceServicesArgs.from_settings(stack, triton, kserve, gpu_pool, model_access), opts=in_cluster
+    "isvc",
+    InferenceServicesArgs.from_settings(stack, triton, kserve, gpu_pool, model_access, capacity),
+    opts=in_cluster,
 )
 
 if stack.on_gke:
@@ -51,8 +60,10 @@ if stack.on_gke:
     pulumi.export("kubeconfig", cluster.kubeconfig)
     pulumi.export("modelReaderServiceAccount", model_access.email)
     pulumi.export("dashboardUrl", dashboard.url)
-if gpu_pool:
+if gpu_pool and gpu_pool.node_pool:
     pulumi.export("gpuNodePoolName", gpu_pool.name)
+if capacity:
+    pulumi.export("gpuComputeClass", capacity.compute_class.metadata.apply(lambda metadata: metadata["name"]))
 pulumi.export("kserveNamespace", kserve.namespace)
 pulumi.export("kserveVersion", kserve.version)
 pulumi.export("tritonRuntime", triton.name)

@@ -19,6 +19,8 @@ ACCELERATOR_COUNT_LABEL = "cloud.google.com/gke-accelerator-count"
 SPOT_LABEL = "cloud.google.com/gke-spot"
 SHARING_STRATEGY_LABEL = "cloud.google.com/gke-gpu-sharing-strategy"
 SHARED_CLIENTS_LABEL = "cloud.google.com/gke-max-shared-clients-per-gpu"
+COMPUTE_CLASS_LABEL = "cloud.google.com/compute-class"
+"""A custom ComputeClass (catalog/capacity.py): GKE labels and taints (NoSchedule) the nodes it creates for it."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class GpuPlacement:
     InferenceService instead of the runtime."""
     cpu_limit: bool = False
     """Limit CPU at its request (Autopilot sizes and bills nodes by requests); elsewhere CPU is not limited."""
+    compute_class: str | None = None
+    """The ComputeClass whose fallback list supplies the GPU nodes: selected, and its taint tolerated."""
 
     @property
     def per_replica(self) -> bool:
@@ -42,13 +46,28 @@ class GpuPlacement:
         return cls(node_selector={ACCELERATOR_LABEL: accelerator, **(sharing or {})}, tolerate_taint=True)
 
     @classmethod
+    def gke_compute_class(cls, accelerator: str, compute_class: str) -> GpuPlacement:
+        """GKE Standard with node pool auto-creation: GKE creates the pools the ComputeClass describes, labels them
+        with the class and the accelerator, and taints them with the class and nvidia.com/gpu."""
+        return cls(
+            node_selector={ACCELERATOR_LABEL: accelerator, COMPUTE_CLASS_LABEL: compute_class},
+            tolerate_taint=True,
+            compute_class=compute_class,
+        )
+
+    @classmethod
     def existing_nodes(cls, label: str, value: str, tainted: bool) -> GpuPlacement:
         return cls(node_selector={label: value}, tolerate_taint=tainted)
 
     @classmethod
-    def autopilot(cls, accelerator: str, spot: bool) -> GpuPlacement:
+    def autopilot(cls, accelerator: str, spot: bool, compute_class: str | None = None) -> GpuPlacement:
+        """With a ComputeClass the class says spot or not, and Autopilot tolerates its taint itself."""
+        if compute_class is not None:
+            chosen = {COMPUTE_CLASS_LABEL: compute_class}
+        else:
+            chosen = {SPOT_LABEL: "true"} if spot else {}
         return cls(
-            node_selector={ACCELERATOR_LABEL: accelerator, **({SPOT_LABEL: "true"} if spot else {})},
+            node_selector={ACCELERATOR_LABEL: accelerator, **chosen},
             tolerate_taint=False,
             count_label=ACCELERATOR_COUNT_LABEL,
             cpu_limit=True,

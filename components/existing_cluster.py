@@ -48,14 +48,19 @@ class ExistingGkeClusterArgs:
     name: str
     adds_node_pool: bool
     """This program adds its GPU pool: the cluster must be Standard, not Autopilot."""
+    uses_gcs_fuse: bool = False
+    """An InferenceService reads its model through Cloud Storage FUSE: the cluster must have GKE's CSI driver on."""
 
     @classmethod
     def from_settings(cls, stack: StackSettings) -> ExistingGkeClusterArgs:
+        from settings.model_loading import uses
+
         return cls(
             project=stack.project,
             location=stack.cluster.gke_location,
             name=stack.cluster.gke_name,
             adds_node_pool=stack.gpu_node_pool is not None,
+            uses_gcs_fuse=uses(stack, "gcsFuse"),
         )
 
 
@@ -76,6 +81,15 @@ def requirements_problems(cluster: Any, args: ExistingGkeClusterArgs) -> list[st
         )
     if args.adds_node_pool and cluster.enable_autopilot:
         problems.append(f"{where} is an Autopilot cluster, which takes no node pool: remove gpuNodePool")
+    fuse = [
+        config.enabled for addons in cluster.addons_configs or [] for config in addons.gcs_fuse_csi_driver_configs or []
+    ]
+    if args.uses_gcs_fuse and not cluster.enable_autopilot and not any(fuse):
+        problems.append(
+            f"{where} has no Cloud Storage FUSE CSI driver, which modelLoading gcsFuse needs: "
+            f"gcloud container clusters update {args.name} --location {args.location} --project {args.project} "
+            "--update-addons GcsFuseCsiDriver=ENABLED (or use modelLoading download)"
+        )
     return problems
 
 

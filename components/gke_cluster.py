@@ -78,6 +78,41 @@ class SystemPoolArgs:
 
 
 @dataclass(frozen=True)
+class AutoProvisioningArgs:
+    """Cluster-wide node auto-provisioning: the most GKE may create, and where. The limits count every pool, the
+    system pool included (GKE docs, "Configure node pool auto-creation")."""
+
+    max_cpu: int
+    max_memory_gb: int
+    accelerator: str
+    max_gpus: int
+    zones: list[str] | None
+
+
+def auto_provisioning(stack: StackSettings) -> AutoProvisioningArgs | None:
+    """Standard with a GPU fallback list: room for the system pool at its largest, the GPU pool's maxNodes and, for
+    Hyperdisk ML, one Volume Populator transfer node (the guide's c3-standard-44)."""
+    from catalog import gcp as gcp_catalog
+    from settings.capacity import capacity_zones
+    from settings.model_loading import uses
+
+    pool = stack.gpu_node_pool
+    if stack.cluster.is_autopilot or pool is None or pool.capacity is None:
+        return None
+    system = gcp_catalog.MACHINE_TYPES[stack.cluster.system_node_pool.machine_type]
+    gpu = gcp_catalog.MACHINE_TYPES[pool.machine_type]
+    transfer = (44, 176) if uses(stack, "hyperdiskMl") else (0, 0)
+    max_system = stack.cluster.system_node_pool.max_nodes
+    return AutoProvisioningArgs(
+        max_cpu=max_system * system.vcpus + pool.max_nodes * gpu.vcpus + transfer[0],
+        max_memory_gb=int(max_system * system.memory_gib + pool.max_nodes * gpu.memory_gib) + transfer[1],
+        accelerator=pool.accelerator_type,
+        max_gpus=pool.max_nodes * pool.gpus_per_node,
+        zones=capacity_zones(stack),
+    )
+
+
+@dataclass(frozen=True)
 class GkeClusterArgs:
     project: str
     name: str
@@ -99,9 +134,15 @@ class GkeClusterArgs:
     """CIDRs allowed to reach the control plane; None: any address (IAM still authenticates every request)."""
     cloud_nat: bool = False
     """Private nodes that pull something from outside Google get Cloud NAT."""
+    gcs_fuse: bool = False
+    """GKE's Cloud Storage FUSE CSI driver (off by default on Standard; Autopilot has it on)."""
+    auto_provisioning: AutoProvisioningArgs | None = None
+    """Node pool auto-creation on Standard, for a ComputeClass's fallback list (and the Volume Populator's Job)."""
 
     @classmethod
     def from_settings(cls, stack: StackSettings) -> GkeClusterArgs:
+        from settings.model_loading import uses
+
         cluster = stack.cluster
         return cls(
             project=stack.project,
@@ -117,6 +158,8 @@ class GkeClusterArgs:
             private_nodes=stack.private_nodes,
             master_authorized_networks=cluster.master_authorized_networks,
             cloud_nat=stack.private_nodes and stack.pulls_from_outside_google,
+            gcs_fuse=uses(stack, "gcsFuse") and not cluster.is_autopilot,
+            auto_provisioning=auto_provisioning(stack),
         )
 
 
@@ -349,6 +392,28 @@ def cluster_inputs(args: GkeClusterArgs, node_service_account_email: pulumi.Inpu
             "auto_provisioning_defaults": {"service_account": node_service_account_email, "oauth_scopes": OAUTH_SCOPES}
         }
         return inputs
+    if args.gcs_fuse:
+        inputs["addons_config"] = {"gcs_fuse_csi_driver_config": {"enabled": True}}
+    if args.auto_provisioning is not None:
+        nap = args.auto_provisioning
+        inputs["cluster_autoscaling"] = {
+            "enabled": True,
+            "resource_limits": [
+                {"resource_type": "cpu", "minimum": 0, "maximum": nap.max_cpu},
+                {"resource_type": "memory", "minimum": 0, "maximum": nap.max_memory_gb},
+                {"resource_type": nap.accelerator, "minimum": 0, "maximum": nap.max_gpus},
+            ],
+            # Pools GKE creates run as the system nodes' account unless a ComputeClass names another (the GPU one
+            # names the GPU nodes' account), with the same hardening as this program's own pools.
+            "auto_provisioning_defaults": {
+                "service_account": node_service_account_email,
+                "oauth_scopes": OAUTH_SCOPES,
+                "image_type": "COS_CONTAINERD",
+                "management": {"auto_repair": True, "auto_upgrade": True},
+                "shielded_instance_config": shielded_instance(),
+            },
+            **({"auto_provisioning_locations": nap.zones} if nap.zones else {}),
+        }
     inputs.update(
         datapath_provider="ADVANCED_DATAPATH",
         enable_shielded_nodes=True,

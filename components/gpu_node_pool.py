@@ -58,6 +58,9 @@ class GpuNodePoolArgs:
     """What must exist before the pool, e.g. the Container File System API for image streaming."""
     sharing: dict | None = None
     """GPU sharing: {"strategy": "TIME_SHARING", "clients_per_gpu": N}; None: one replica per GPU."""
+    capacity: list | None = None
+    """A fallback list: GKE creates the node pools (a ComputeClass, components/gpu_capacity.py), so this component
+    creates only the nodes' account and its grants."""
 
     @classmethod
     def from_settings(
@@ -84,8 +87,10 @@ class GpuNodePool(pulumi.ComponentResource):
     """GPU nodes with GKE-managed NVIDIA drivers, their own least-privilege service account, Workload
     Identity metadata, shielded boot, autoscaling that may reach zero, and upgrades that need no spare GPU."""
 
-    name: pulumi.Output[str]
-    """The node pool's generated name (it is not fixed, so a replacement can be created first)."""
+    name: pulumi.Output[str] | None
+    """The node pool's generated name (it is not fixed, so a replacement can be created first); None when GKE
+    creates the pools (a fallback list)."""
+    node_pool: gcp.container.NodePool | None
     service_account_email: pulumi.Output[str]
 
     @staticmethod
@@ -127,6 +132,13 @@ class GpuNodePool(pulumi.ComponentResource):
                     opts=child,
                 )
             )
+        if args.capacity is not None:
+            # GKE creates the pools from the ComputeClass, which names this account; nothing more to create here.
+            self.node_pool = None
+            self.name = None
+            self.service_account_email = self.service_account.email
+            self.register_outputs({"serviceAccountEmail": self.service_account_email})
+            return
         image_settings: dict = {}
         if args.image_repositories:
             image_settings["gcfs_config"] = {"enabled": True}  # image streaming: Artifact Registry images only

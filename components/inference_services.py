@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_kubernetes as k8s
 
+from catalog import model_loading as loading_catalog
 from catalog import triton_metrics as tm
 from catalog.gcp import GpuShare
 from catalog.gpu_placement import GpuPlacement
@@ -30,6 +31,14 @@ from components.kserve_types import (
 )
 from components.model_namespace import PSA_LABELS, load_balancer_ranges, network_policies
 from components.model_storage import MODEL_READER_KSA
+from components.model_volumes import (
+    HYPERDISK_ML_CLASS,
+    ModelVolumeArgs,
+    claim_name,
+    fuse_annotations,
+    hyperdisk_class_spec,
+    model_volume,
+)
 from components.observability_types import (
     LabelSelector,
     PodIdentity,
@@ -40,16 +49,18 @@ from components.observability_types import (
     TriggerAuthenticationSpec,
 )
 from components.triton_runtime import (
-    GPU_TOLERATION,
     ON_DEMAND_GRACE_SECONDS,
     RUNTIME_LABELS,
     RUNTIME_NAME,
+    gpu_tolerations,
     spot_gpus,
     termination_grace_seconds,
     triton_resources,
 )
+from settings.base import memory_mib
 
 if TYPE_CHECKING:
+    from components.gpu_capacity import GpuCapacity
     from components.gpu_node_pool import GpuNodePool
     from components.kserve_platform import KServePlatform
     from components.model_storage import ModelStorageAccess
@@ -152,6 +163,9 @@ class InferenceServiceArgs:
     """The GCS bucket of a gs:// storage URI."""
     scaling: Scaling | None = None
     """None: the replica count is fixed (minReplicas = maxReplicas), no autoscaler."""
+    loading: str = "download"
+    """download (KServe's storage initializer), gcsFuse or hyperdiskMl (a volume mounted at /mnt/models)."""
+    model_size_gb: float | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +197,12 @@ class InferenceServicesArgs:
     """terminationGracePeriodSeconds of every predictor: what the GPU pool's nodes give a pod to stop."""
     load_balancer_ranges: list[str] = field(default_factory=list)
     """Source ranges the model namespaces' NetworkPolicies admit on the http port: the Ingress's load balancer."""
+    autopilot: bool = False
+    """GKE Autopilot: the FUSE sidecar's limits equal its requests."""
+    volume_zones: list[str] | None = None
+    """Where a Hyperdisk ML volume may be created: the GPU zone."""
+    capacity: list[pulumi.Resource] = field(default_factory=list)
+    """The ComputeClasses GPU replicas and Volume Populator Jobs need (a fallback list)."""
 
     @classmethod
     def from_settings(
@@ -192,21 +212,27 @@ class InferenceServicesArgs:
         kserve: KServePlatform,
         gpu_pool: GpuNodePool | None,
         model_access: ModelStorageAccess | None,
+        capacity: GpuCapacity | None = None,
     ) -> InferenceServicesArgs:
+        from settings.capacity import capacity_zones
         from settings.gpu_pool import gpu_capacity, gpu_placement
+        from settings.model_loading import loading_mode
 
         # Created after (so deleted before) the controller whose finalizer they carry; and after the runtime,
-        # the GPU nodes and their image grants.
+        # the GPU nodes (or the ComputeClass GKE creates them from) and their image grants.
         depends_on = [triton.runtime, kserve.controller]
-        depends_on += [gpu_pool.node_pool, *gpu_pool.image_bindings] if gpu_pool else []
+        depends_on += [gpu_pool.node_pool] if gpu_pool and gpu_pool.node_pool else []
+        depends_on += [*gpu_pool.image_bindings] if gpu_pool else []
+        classes = [c for c in (capacity.compute_class, capacity.populator_class) if c] if capacity else []
         return cls(
             services=[
                 InferenceServiceArgs(
-                    **isvc.model_dump(exclude={"autoscaling"}),
+                    **isvc.model_dump(exclude={"autoscaling", "model_loading"}),
                     bucket=isvc.bucket,
                     scaling=Scaling.of(isvc.scaling.signal, isvc.scaling.target_value, isvc.gpus)
                     if isvc.scaling
                     else None,
+                    loading=loading_mode(stack, isvc),
                 )
                 for isvc in stack.inference_services
             ],
@@ -225,6 +251,9 @@ class InferenceServicesArgs:
             startup_timeout_seconds=stack.triton.startup_timeout_seconds,
             termination_grace_seconds=termination_grace_seconds(spot_gpus(stack)),
             load_balancer_ranges=load_balancer_ranges(stack.kserve.ingress.class_name),
+            autopilot=stack.cluster.is_autopilot,
+            volume_zones=capacity_zones(stack) if stack.on_gke else None,
+            capacity=classes,
         )
 
 
@@ -288,16 +317,45 @@ def annotations(args: InferenceServicesArgs, service: InferenceServiceArgs) -> d
     return found
 
 
+def replica_share(args: InferenceServicesArgs, service: InferenceServiceArgs, gpus: int) -> GpuShare:
+    """The Triton container's CPU and memory: its GPUs' share, less the FUSE sidecar's requests when the pod has one
+    (the pod must still fit the node the share was computed for)."""
+    share = args.per_gpu.times(max(gpus, 1))
+    if service.loading != "gcsFuse":
+        return share
+    sidecar = loading_catalog.FUSE_SIDECAR_DEFAULTS
+    return GpuShare(
+        share.cpu_millis - int(sidecar["cpu"].removesuffix("m")), share.memory_mib - memory_mib(sidecar["memory"])
+    )
+
+
+def model_annotations(args: InferenceServicesArgs, service: InferenceServiceArgs) -> dict[str, str] | None:
+    """Pod annotations of the predictor: the FUSE sidecar's (KServe copies a predictor's annotations to its pods)."""
+    if service.loading != "gcsFuse":
+        return None
+    assert service.model_size_gb is not None  # required with gcsFuse by the settings
+    from settings.model_loading import cache_megabytes
+
+    return fuse_annotations(cache_megabytes(service.model_size_gb), args.autopilot)
+
+
+def storage_uri(service: InferenceServiceArgs) -> str:
+    """Where KServe takes the model from: the model's volume (pvc://, mounted read-only, no init container), or the
+    URI itself (downloaded by the storage initializer)."""
+    return f"pvc://{claim_name(service.name)}" if service.loading in ("gcsFuse", "hyperdiskMl") else service.storage_uri
+
+
 def predictor(args: InferenceServicesArgs, service: InferenceServiceArgs) -> PredictorSpec:
     gpus = service.gpus if args.gpu else 0
     spare = args.gpu_capacity - sum(s.min_replicas * s.gpus for s in args.services)
     return PredictorSpec(
+        annotations=model_annotations(args, service),
         auto_scaling=autoscaling(args, service),
         min_replicas=service.min_replicas,
         max_replicas=service.max_replicas,
         service_account_name=MODEL_READER_KSA,
         # An InferenceService's tolerations replace the runtime's (no merge key), so repeat the GPU one.
-        tolerations=[GPU_TOLERATION] if gpus and args.gpu.tolerate_taint else None,
+        tolerations=gpu_tolerations(args.gpu) if gpus else None,
         node_selector=args.gpu.replica_selector(gpus) if args.gpu else None,
         deployment_strategy=rollout_strategy(service, spare) if gpus else None,
         security_context=POD_SECURITY_CONTEXT,
@@ -308,10 +366,10 @@ def predictor(args: InferenceServicesArgs, service: InferenceServiceArgs) -> Pre
             # Named explicitly: pytorch is never auto-selected, and no other runtime can take over a model.
             runtime=args.runtime_name,
             runtime_version=service.runtime_version,
-            storage_uri=service.storage_uri,
+            storage_uri=storage_uri(service),
             # KServe defaults to v1, which Triton does not speak: no runtime would be found for onnx/tensorrt.
             protocol_version="v2",
-            resources=triton_resources(args.per_gpu.times(max(gpus, 1)), gpus, args.gpu, args.ephemeral_storage),
+            resources=triton_resources(replica_share(args, service, gpus), gpus, args.gpu, args.ephemeral_storage),
         ),
     )
 
@@ -405,8 +463,39 @@ class InferenceServices(pulumi.ComponentResource):
         ready_within = args.startup_timeout_seconds + NODE_AND_IMAGE_ALLOWANCE_SECONDS
         timeouts = pulumi.CustomTimeouts(create=f"{ready_within}s", update=f"{ready_within}s")
         labels = {"networking.kserve.io/visibility": "cluster-local"} if args.cluster_local else None
+        self.storage_class = (
+            k8s.storage.v1.StorageClass(
+                f"{name}-hyperdisk-ml",
+                metadata={"name": HYPERDISK_ML_CLASS},
+                **hyperdisk_class_spec(args.volume_zones),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            if any(s.loading == "hyperdiskMl" for s in args.services)
+            else None
+        )
         self.services: list[InferenceService] = []
+        self.volumes: dict[str, list[pulumi.Resource]] = {}
         for service in args.services:
+            volume: list[pulumi.Resource] = []
+            if service.loading in ("gcsFuse", "hyperdiskMl"):
+                assert service.model_size_gb is not None  # required by the settings
+                grants = args.grants_for(service.namespace, service.bucket) if args.grants_for else []
+                volume = model_volume(
+                    name,
+                    ModelVolumeArgs(
+                        name=service.name,
+                        namespace=service.namespace,
+                        namespace_output=namespaces[service.namespace],
+                        storage_uri=service.storage_uri,
+                        mode=service.loading,
+                        size_gb=service.model_size_gb,
+                        service_account=MODEL_READER_KSA,
+                        depends_on=[*grants, accounts[service.namespace], *args.capacity],
+                    ),
+                    self,
+                    self.storage_class,
+                )
+                self.volumes[f"{service.namespace}/{service.name}"] = volume
             # Needs no pod to exist: it waits only for the namespace.
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}-{service.namespace}-{service.name}-pdb",
@@ -429,6 +518,8 @@ class InferenceServices(pulumi.ComponentResource):
                             *(args.grants_for(service.namespace, service.bucket) if args.grants_for else []),
                             accounts[service.namespace],
                             *per_namespace[service.namespace],
+                            *volume,
+                            *args.capacity,
                         ],
                         custom_timeouts=timeouts if args.wait_for_ready else None,
                     ),

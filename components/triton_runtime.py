@@ -17,7 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from catalog.gcp import GpuShare
-from catalog.gpu_placement import GpuPlacement
+from catalog.gpu_placement import COMPUTE_CLASS_LABEL, GpuPlacement
 from catalog.kserve_runtime import PROTOCOL_VERSIONS, SERVED_FORMATS
 from catalog.triton_metrics import TRITON_METRICS_ARGS
 from components.image_cache import cached_image
@@ -69,6 +69,11 @@ def spot_gpus(stack: StackSettings) -> bool:
     """Whether the replicas' GPUs are preemptible: this program's spot pool, or Autopilot's spot capacity (taken to
     give pods the same 15 s). GPU nodes an existing cluster already has are taken as on-demand: nothing says."""
     pool, autopilot = stack.gpu_node_pool, stack.cluster.autopilot
+    tiers = (pool.capacity if pool else None) or (
+        autopilot.capacity if autopilot and stack.cluster.is_autopilot else None
+    )
+    if tiers is not None:  # a fallback list: spot is one of its tiers, or none
+        return "spot" in tiers
     return bool((pool and pool.spot) or (stack.cluster.is_autopilot and autopilot and autopilot.spot))
 
 
@@ -88,6 +93,20 @@ def triton_args(grace_seconds: int) -> list[str]:
 RUNTIME_LABELS = {"kserve-triton/runtime": RUNTIME_NAME}
 
 GPU_TOLERATION = k8s.core.v1.TolerationArgs(key=GPU_RESOURCE, operator="Exists", effect="NoSchedule")
+
+
+def gpu_tolerations(gpu: GpuPlacement | None) -> list[k8s.core.v1.TolerationArgs] | None:
+    """The GPU taint, and a ComputeClass's own (GKE taints the nodes it creates for a class with its name)."""
+    if gpu is None or not gpu.tolerate_taint:
+        return None
+    tolerations = [GPU_TOLERATION]
+    if gpu.compute_class is not None:
+        tolerations.append(
+            k8s.core.v1.TolerationArgs(
+                key=COMPUTE_CLASS_LABEL, operator="Equal", value=gpu.compute_class, effect="NoSchedule"
+            )
+        )
+    return tolerations
 
 
 @dataclass(frozen=True)
@@ -204,7 +223,7 @@ def runtime_spec(args: TritonRuntimeArgs) -> ServingRuntimeSpec:
         ],
         # Where every replica's GPUs are, unless each InferenceService selects its own (Autopilot: by count).
         node_selector=dict(args.gpu.node_selector) if args.gpu and not args.gpu.per_replica else None,
-        tolerations=[GPU_TOLERATION] if args.gpu and args.gpu.tolerate_taint else None,
+        tolerations=gpu_tolerations(args.gpu),
     )
 
 

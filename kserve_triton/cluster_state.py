@@ -36,6 +36,15 @@ group, the kubelet's pull duration and the image being pulled):
   that pod has finished setting up (GoogleCloudPlatform/container-engine-accelerators#407; pod names also in
   rapidsai/deployment#572). No event says "GPU allocatable"; the device plugin pod turning Ready is the closest
   observable time (the kubelet publishes the new allocatable with its next node status update, seconds later).
+- The model: KServe v0.20 mounts a pvc:// model as the volume `kserve-pvc-source` with no init container
+  (pkg/utils/storage.go, AddModelMount); GKE's Cloud Storage FUSE webhook adds the native sidecar
+  `gke-gcsfuse-sidecar` at initContainers[0] (gcs-fuse-csi-driver v1.24.4, pkg/webhook/injection.go): its
+  state.running.startedAt is when the bucket is served at the mount. A Hyperdisk ML volume is attached by the
+  attach/detach controller: event `SuccessfulAttachVolume` "AttachVolume.Attach succeeded for volume ..."
+  (kubernetes pkg/volume/util/operationexecutor/operation_generator.go). Triton logs "loading: MODEL:VERSION" when it
+  starts loading a model and "successfully loaded 'MODEL'" when it is done (both strings are in libtritonserver,
+  the release nvidia-pytriton 0.7.0 ships; tests/components/test_triton_server.py reads them from a real server's
+  log); `kubectl logs --timestamps` prefixes every line with an RFC 3339 time, which is what is read.
 - Events are deleted after the API server's `--event-ttl`, 1 h by default (kubernetes/kubernetes#124836), so
   run this within the hour; after that, stages that only events show are reported as unknown.
 """
@@ -54,6 +63,10 @@ from typing import Any
 GPU_RESOURCE = "nvidia.com/gpu"
 STORAGE_INITIALIZER = "storage-initializer"
 MAIN_CONTAINER = "kserve-container"
+FUSE_SIDECAR = "gke-gcsfuse-sidecar"
+MODEL_VOLUME = "kserve-pvc-source"
+TRITON_LOADING = re.compile(r"loading: (?P<model>[^\s:\"']+):(?P<version>\d+)")
+TRITON_LOADED = re.compile(r"successfully loaded '(?P<model>[^']+)'")
 # GKE's own device plugin, and NVIDIA's (GPU Operator or its Helm chart).
 DEVICE_PLUGIN_PREFIXES = ("nvidia-gpu-device-plugin", "nvidia-device-plugin")
 
@@ -164,6 +177,9 @@ class ClusterView:
     node_events_error: str = ""
     node_pods: list[dict] | None = None
     node_pods_error: str = ""
+    triton_log: str | None = None
+    """`kubectl logs --timestamps` of the kserve-container; None when not asked for (not started) or failed."""
+    triton_log_error: str = ""
 
 
 def _containers(pod: dict, kind: str = "containers") -> list[dict]:
@@ -175,6 +191,36 @@ def _status_of(pod: dict, name: str, kind: str = "containerStatuses") -> dict:
         if status.get("name") == name:
             return status
     return {}
+
+
+def model_loading(pod: dict) -> str:
+    """How the pod gets its model: download (KServe's storage initializer), gcsFuse (the FUSE sidecar and a volume),
+    volume (a PersistentVolumeClaim: Hyperdisk ML or any other), or none."""
+    init = [c.get("name") for c in _containers(pod, "initContainers")]
+    volumes = [v.get("name") for v in (pod.get("spec") or {}).get("volumes") or []]
+    if STORAGE_INITIALIZER in init:
+        return "download"
+    if FUSE_SIDECAR in init or FUSE_SIDECAR in [c.get("name") for c in _containers(pod)]:
+        return "gcsFuse"
+    return "volume" if MODEL_VOLUME in volumes else "none"
+
+
+def triton_loads(log: str) -> tuple[datetime | None, datetime | None, list[str]]:
+    """(first "loading:", last "successfully loaded", the models loaded) in a `kubectl logs --timestamps` text."""
+    started = finished = None
+    models: list[str] = []
+    for line in log.splitlines():
+        stamp, _, text = line.partition(" ")
+        moment = parse_time(stamp)
+        if moment is None:
+            continue
+        if TRITON_LOADING.search(text) and started is None:
+            started = moment
+        loaded = TRITON_LOADED.search(text)
+        if loaded:
+            finished = moment
+            models.append(loaded["model"])
+    return started, finished, models
 
 
 def requests_gpu(pod: dict) -> bool:
@@ -214,6 +260,8 @@ def kubectl(context: str | None = None, binary: str = "kubectl", timeout: float 
             raise KubectlError(f"`{shlex.join(['kubectl', *args])}` did not answer within {timeout:g} s") from None
         if done.returncode != 0:
             raise kubectl_failure(args, done.stderr, done.returncode)
+        if args[:1] == ["logs"]:  # the one text answer
+            return done.stdout
         try:
             return json.loads(done.stdout)
         except ValueError:
@@ -276,6 +324,11 @@ def collect(isvc: str, namespace: str, run: Runner) -> ClusterView:
             ]
         )
     )
+    if (_status_of(pod, main_container(pod)).get("state") or {}).keys() - {"waiting"}:
+        try:
+            view.triton_log = run(["logs", name, "-n", namespace, "-c", main_container(pod), "--timestamps"])
+        except KubectlError as error:
+            view.triton_log_error = f"Triton's log not readable ({error.reason})"
     node = (pod.get("spec") or {}).get("nodeName")
     if not node:
         return view

@@ -11,11 +11,19 @@ each stage of "Time to first inference" ended, measured from the pod's creation:
     GPU allocatable     the GPU device plugin pod on the node turning Ready; else, as an upper bound, the
                         time the pod (which requests nvidia.com/gpu) was scheduled there
     pod scheduled       event Scheduled on the pod; else the pod's PodScheduled condition
+    model volume ready  a model read from a volume instead of downloaded: the FUSE sidecar's
+                        state.running.startedAt (Cloud Storage FUSE), else event SuccessfulAttachVolume
+                        (Hyperdisk ML); not needed for a download
     storage initializer the storage-initializer init container's state.terminated.finishedAt (its image pull
       done              and the model download); else the pod's Initialized condition
     image pulled        event Pulled of the kserve-container (the Triton image)
     container started   the first event Started of the kserve-container; else its state.running.startedAt
+    models loaded       the last "successfully loaded" line of Triton's log (kubectl logs --timestamps)
     Ready               the pod's Ready condition
+
+The model-loading stage is reported on its own as well: the init container (download), the volume (FUSE or
+Hyperdisk ML) and Triton's own model load (from its first "loading:" to its last "successfully loaded" line), which
+through FUSE includes reading the model from the bucket.
 
 A stage that cannot be determined is reported as unknown with the reason, never estimated. When the pod landed
 on a node that existed before it, the node stages are "not needed". Only kubectl is used (no port-forward, no
@@ -35,6 +43,7 @@ from typing import Any
 
 from kserve_triton.cluster_state import (
     DEVICE_PLUGIN_PREFIXES,
+    FUSE_SIDECAR,
     GPU_RESOURCE,
     STORAGE_INITIALIZER,
     ClusterView,
@@ -52,8 +61,10 @@ from kserve_triton.cluster_state import (
     event_time,
     kubectl,
     main_container,
+    model_loading,
     parse_time,
     requests_gpu,
+    triton_loads,
 )
 
 EVENT_TTL_NOTE = "events are kept for 1 h by default"
@@ -63,11 +74,15 @@ NODE_CREATED = "node created"
 NODE_READY = "node Ready"
 GPU_ALLOCATABLE = "GPU allocatable"
 SCHEDULED = "pod scheduled"
+VOLUME = "model volume ready"
 STORAGE = "storage initializer done"
 IMAGE = "image pulled"
 STARTED = "container started"
+LOADED = "models loaded"
 READY = "Ready"
-STAGES = (SCALE_UP, NODE_CREATED, NODE_READY, GPU_ALLOCATABLE, SCHEDULED, STORAGE, IMAGE, STARTED, READY)
+STAGES = (
+    SCALE_UP, NODE_CREATED, NODE_READY, GPU_ALLOCATABLE, SCHEDULED, VOLUME, STORAGE, IMAGE, STARTED, LOADED, READY
+)  # fmt: skip
 
 DONE, IN_PROGRESS, NOT_YET, NOT_NEEDED, UNKNOWN = "done", "in progress", "not yet", "not needed", "unknown"
 
@@ -152,6 +167,41 @@ def _round(value: float | None) -> float | None:
 
 
 @dataclass
+class ModelLoading:
+    """The model-loading stage on its own: how the pod gets its model, and where the time went."""
+
+    mode: str
+    init_container_seconds: float | None
+    volume_seconds: float | None
+    triton_load_seconds: float | None
+    models: list[str]
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "init_container_seconds": _round(self.init_container_seconds),
+            "volume_seconds": _round(self.volume_seconds),
+            "triton_load_seconds": _round(self.triton_load_seconds),
+            "models": self.models,
+            "note": self.note,
+        }
+
+    def as_text(self) -> str:
+        parts = []
+        for label, value in (
+            ("init container", self.init_container_seconds),
+            ("volume", self.volume_seconds),
+            ("Triton's load", self.triton_load_seconds),
+        ):
+            if value is not None:
+                parts.append(f"{label} {human(value)}")
+        models = f" of {', '.join(self.models)}" if self.models else ""
+        timing = "; ".join(parts) if parts else "unknown"
+        return f"Model loading ({self.mode}){models}: {timing}" + (f" ({self.note})" if self.note else "")
+
+
+@dataclass
 class Report:
     isvc: str
     namespace: str
@@ -164,6 +214,7 @@ class Report:
     total_seconds: float | None
     elapsed_seconds: float | None
     stages: list[Stage] = field(default_factory=list)
+    loading: ModelLoading | None = None
 
     def stage(self, name: str) -> Stage:
         return next(s for s in self.stages if s.name == name)
@@ -181,6 +232,7 @@ class Report:
             "total_seconds": _round(self.total_seconds),
             "elapsed_seconds": _round(self.elapsed_seconds),
             "stages": [s.as_dict() for s in self.stages],
+            "model_loading": self.loading.as_dict() if self.loading else None,
         }
 
     def as_json(self) -> str:
@@ -214,6 +266,8 @@ class Report:
         for row in rows:
             lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
         lines.append("")
+        if self.loading is not None:
+            lines.append(self.loading.as_text())
         if self.ready and self.total_seconds is not None:
             lines.append(f"Total to Ready: {human(self.total_seconds)}")
         else:
@@ -341,6 +395,63 @@ class _Analysis:
             return Finding(missing=f"not scheduled: {failed[-1].get('message', '')}")
         return Finding(missing="the pod is not scheduled")
 
+    def volume(self) -> Finding:
+        mode = model_loading(self.pod)
+        if mode in ("download", "none"):
+            return Finding(
+                not_needed="the model is not read from a volume" + (" (downloaded)" if mode == "download" else "")
+            )
+        if mode == "gcsFuse":
+            status = _status_of(self.pod, FUSE_SIDECAR, "initContainerStatuses") or _status_of(self.pod, FUSE_SIDECAR)
+            started = parse_time(((status.get("state") or {}).get("running") or {}).get("startedAt"))
+            if started is not None:
+                return Finding(
+                    started, f"{FUSE_SIDECAR} state.running.startedAt", "Cloud Storage FUSE serves the bucket"
+                )
+            failed = _events(self.events, "FailedMount")
+            why = failed[-1].get("message", "") if failed else "not started"
+            return Finding(missing=f"{FUSE_SIDECAR} {why}")
+        attached = _first(self.events, "SuccessfulAttachVolume")
+        if attached:
+            return Finding(event_time(attached), f"event SuccessfulAttachVolume ({event_reporter(attached)})")
+        failed = _events(self.events, "FailedAttachVolume") + _events(self.events, "FailedMount")
+        if failed:
+            return Finding(missing=f"{failed[-1].get('reason')}: {failed[-1].get('message', '')}")
+        return Finding(missing="no SuccessfulAttachVolume event (a volume that needs no attach, or events expired)")
+
+    def loaded(self) -> Finding:
+        if self.view.triton_log is None:
+            return Finding(missing=self.view.triton_log_error or f"{self.main} has not started: no log yet")
+        started, finished, models = triton_loads(self.view.triton_log)
+        if finished is None:
+            return Finding(missing='no "successfully loaded" line in Triton\'s log yet')
+        took = f"Triton loaded {', '.join(models)} in {human((finished - started).total_seconds())}" if started else ""
+        restarts = int(_status_of(self.pod, self.main).get("restartCount") or 0)
+        times = "once" if restarts == 1 else f"{restarts} times"
+        latest = f"the log of its latest start ({self.main} restarted {times})" if restarts else ""
+        detail = "; ".join(part for part in (took, latest) if part)
+        return Finding(finished, 'Triton\'s log: last "successfully loaded"', detail)
+
+    def model_loading(self, findings: dict[str, Finding]) -> ModelLoading:
+        mode = model_loading(self.pod)
+        init = None
+        if mode == "download":
+            status = _status_of(self.pod, STORAGE_INITIALIZER, "initContainerStatuses")
+            terminated = (status.get("state") or {}).get("terminated") or {}
+            begin, end = parse_time(terminated.get("startedAt")), parse_time(terminated.get("finishedAt"))
+            init = (end - begin).total_seconds() if begin and end else None
+        volume = None
+        if findings[VOLUME].at is not None and findings[SCHEDULED].at is not None:
+            volume = max((findings[VOLUME].at - findings[SCHEDULED].at).total_seconds(), 0.0)
+        load, models, note = None, [], ""
+        if self.view.triton_log is not None:
+            started, finished, models = triton_loads(self.view.triton_log)
+            if started and finished:
+                load = (finished - started).total_seconds()
+            if mode == "gcsFuse":
+                note = "Triton's load includes reading the model from the bucket"
+        return ModelLoading(mode, init, volume, load, models, note)
+
     def storage(self) -> Finding:
         if STORAGE_INITIALIZER not in [c.get("name") for c in _containers(self.pod, "initContainers")]:
             return Finding(not_needed=f"the pod has no {STORAGE_INITIALIZER} init container")
@@ -433,9 +544,11 @@ def analyse(view: ClusterView, isvc: str, namespace: str, now: datetime) -> Repo
         NODE_READY: analysis.node_ready(),
         GPU_ALLOCATABLE: analysis.gpu_allocatable(),
         SCHEDULED: analysis.scheduled,
+        VOLUME: analysis.volume(),
         STORAGE: analysis.storage(),
         IMAGE: analysis.image(),
         STARTED: analysis.started(),
+        LOADED: analysis.loaded(),
         READY: analysis.ready(),
     }
     created = analysis.created
@@ -488,6 +601,7 @@ def analyse(view: ClusterView, isvc: str, namespace: str, now: datetime) -> Repo
         total_seconds=total,
         elapsed_seconds=None if ready else (now - created).total_seconds(),
         stages=stages,
+        loading=analysis.model_loading(findings),
     )
 
 

@@ -13,6 +13,7 @@ from pydantic import Field, field_validator, model_validator
 
 from catalog import gcp as gcp_catalog
 from settings.base import MISSING, Count, Flag, Problem, Settings, Text, raise_if
+from settings.capacity import Tier, capacity_problems, capacity_zones
 from settings.gcp import ProjectId
 
 if TYPE_CHECKING:
@@ -176,6 +177,9 @@ class AutopilotSettings(Settings):
     """The GPU replicas get (cloud.google.com/gke-accelerator), e.g. nvidia-l4; unset: Triton on the CPU."""
     spot: Flag = False
     """Spot capacity for the replicas (cloud.google.com/gke-spot), preemptible with 30 s notice."""
+    capacity: list[Tier] | None = None
+    """Ways to get a GPU node, tried in order (a ComputeClass): {reservation: {name, project, zone}}, onDemand,
+    spot, flexStart; unset: spot or on-demand."""
 
     @field_validator("accelerator_type")
     @classmethod
@@ -334,6 +338,26 @@ def stack_problems(stack: StackSettings) -> list[Problem]:
             if not value
         ]
         problems += production_problems(stack)
+    autopilot = stack.cluster.autopilot
+    if stack.cluster.is_autopilot and autopilot is not None and autopilot.capacity is not None:
+        if autopilot.accelerator_type is None:
+            problems.append(
+                Problem(
+                    "cluster.autopilot.capacity", "...", "is for GPU replicas: set cluster.autopilot.acceleratorType"
+                )
+            )
+        else:
+            if autopilot.spot:
+                problems.append(
+                    Problem("cluster.autopilot.spot", True, "with capacity, spot is a tier of the list: remove spot")
+                )
+            problems += capacity_problems(
+                stack,
+                autopilot.capacity,
+                "cluster.autopilot.capacity",
+                autopilot.accelerator_type,
+                capacity_zones(stack),
+            )
     existing = stack.cluster.existing
     if existing is not None and existing.gpu_nodes is not None:
         if stack.gpu_node_pool is not None:

@@ -12,6 +12,7 @@ from catalog import gcp as gcp_catalog
 from catalog import gpu_placement as gpu_placement_module
 from catalog.gpu_placement import GpuPlacement
 from settings.base import MISSING, Count, Flag, Problem, Settings, Text, raise_if
+from settings.capacity import COMPUTE_CLASS_NAME, Tier, capacity_problems, capacity_zones
 
 AUTOPILOT_CAPACITY = 1_000_000
 """Autopilot provisions a node per pending GPU Pod: a rollout may always start the new replica first."""
@@ -68,6 +69,9 @@ class GpuNodePoolSettings(Settings):
     attached in container-image-cache mode; needs imageCache."""
     sharing: GpuSharingSettings | None = None
     """Share each GPU between several replicas (time-sharing): for small models that leave most of a GPU idle."""
+    capacity: list[Tier] | None = None
+    """Ways to get a GPU node, tried in order: {reservation: {name, project, zone}}, onDemand, spot, flexStart. GKE
+    creates the node pools (node auto-provisioning, a ComputeClass); unset: one pool, spot or on-demand."""
 
     @field_validator("secondary_boot_disk")
     @classmethod
@@ -165,13 +169,16 @@ def sharing_labels(pool: GpuNodePoolSettings) -> dict[str, str]:
 def gpu_placement(stack: StackSettings) -> GpuPlacement | None:
     """Where this stack's GPU replicas run (None: no GPUs, Triton on the CPU)."""
     pool, existing, autopilot = stack.gpu_node_pool, stack.cluster.existing, stack.cluster.autopilot
+    if pool is not None and pool.capacity is not None and stack.manages_cluster:
+        return GpuPlacement.gke_compute_class(pool.accelerator_type, COMPUTE_CLASS_NAME)
     if pool is not None:
         return GpuPlacement.gke_pool(pool.accelerator_type, sharing_labels(pool))
     if existing is not None and existing.gpu_nodes is not None:
         nodes = existing.gpu_nodes
         return GpuPlacement.existing_nodes(nodes.accelerator_label, nodes.accelerator_type, nodes.tainted)
     if stack.cluster.is_autopilot and autopilot is not None and autopilot.accelerator_type is not None:
-        return GpuPlacement.autopilot(autopilot.accelerator_type, autopilot.spot)
+        compute_class = COMPUTE_CLASS_NAME if autopilot.capacity is not None else None
+        return GpuPlacement.autopilot(autopilot.accelerator_type, autopilot.spot, compute_class)
     return None
 
 
@@ -308,4 +315,50 @@ def stack_problems(stack: StackSettings) -> list[Problem]:
                 )
     if stack.production and pool.spot:
         problems.append(Problem("gpuNodePool.spot", True, "production GPUs must be on-demand (spot is preempted)"))
+    if pool.capacity is not None:
+        problems += fallback_problems(stack, pool)
+    return problems
+
+
+def fallback_problems(stack: StackSettings, pool: GpuNodePoolSettings) -> list[Problem]:
+    """A fallback list: only where this program creates the cluster (node pool auto-creation is a cluster setting),
+    not next to spot or time-sharing (a tier says spot; GKE's auto-created pools are not time-shared), and tiers
+    that can supply the GPU in the pool's zones."""
+    assert pool.capacity is not None
+    problems = []
+    if not stack.manages_cluster:
+        problems.append(
+            Problem(
+                "gpuNodePool.capacity",
+                [t if isinstance(t, str) else t.model_dump(exclude_none=True) for t in pool.capacity],
+                "needs node pool auto-creation, a setting of the cluster, which this program does not change on an "
+                "existing cluster: leave capacity out (one pool), or enable auto-provisioning on the cluster and "
+                "create the ComputeClass yourself",
+            )
+        )
+    if pool.spot:
+        problems.append(
+            Problem("gpuNodePool.spot", True, "with capacity, spot is a tier of the list: remove spot, list spot")
+        )
+    if pool.sharing is not None:
+        problems.append(
+            Problem(
+                "gpuNodePool.sharing",
+                pool.sharing,
+                "auto-created node pools are not time-shared: remove sharing, or capacity",
+            )
+        )
+    if pool.min_nodes:
+        problems.append(
+            Problem(
+                "gpuNodePool.minNodes",
+                pool.min_nodes,
+                "node pools GKE creates for a ComputeClass scale to zero and have no minimum: keep minReplicas "
+                "replicas running instead, or remove capacity for a pool with warm nodes",
+            )
+        )
+    if stack.manages_cluster:
+        problems += capacity_problems(
+            stack, pool.capacity, "gpuNodePool.capacity", pool.accelerator_type, capacity_zones(stack)
+        )
     return problems

@@ -82,6 +82,13 @@ class InferenceServiceSettings(Settings):
     autoscaling: AutoscalingSettings | None = None
     """What the replicas scale on when minReplicas < maxReplicas; default: Triton's queue time per request,
     50 ms. Equal minReplicas and maxReplicas: no autoscaler at all."""
+    model_loading: Literal["download", "gcsFuse", "hyperdiskMl", "localModelCache"] | None = None
+    """How a replica gets the model: download (KServe's storage initializer, per pod), gcsFuse (Cloud Storage FUSE,
+    read while Triton loads), hyperdiskMl (a read-only disk populated from the bucket once). Default: gcsFuse for a
+    gs:// model of modelSizeGb 1 or more on a GKE cluster this program creates, else download."""
+    model_size_gb: Number | None = Field(None, gt=0)
+    """Size of the model repository in GB: sizes the FUSE file cache and the Hyperdisk ML volume, and checks the
+    startup probe's allowance; unset: a small model."""
 
     @property
     def scaling(self) -> AutoscalingSettings | None:

@@ -65,6 +65,8 @@ def reference() -> list[tuple[str, str, str]]:
         for name, field in model.model_fields.items():
             path = f"{prefix}{field.alias or name}"
             nested = _nested(field)
+            if nested is not None and "Literal" in str(field.annotation):  # words or objects: the list's own row too
+                rows.append((path, _default(field), _text(field)))
             if nested is not None:
                 walk(nested, f"{path}[]." if "list" in str(field.annotation) else f"{path}.")
             else:

@@ -16,7 +16,18 @@ import pulumi
 from pydantic import BaseModel, ValidationError, model_validator
 
 from catalog import gcp as gcp_catalog
-from settings import cluster, gcp, gpu_pool, image_cache, inference_services, kserve, limits, model_storage, triton
+from settings import (
+    cluster,
+    gcp,
+    gpu_pool,
+    image_cache,
+    inference_services,
+    kserve,
+    limits,
+    model_loading,
+    model_storage,
+    triton,
+)
 from settings.base import MISSING, PROJECT, ConfigError, Flag, Problem, Settings, SettingsError, raise_if, shown
 from settings.cluster import ClusterSettings
 from settings.gcp import GcpSettings
@@ -38,6 +49,7 @@ CONCERN_CHECKS = (
     model_storage.stack_problems,
     inference_services.stack_problems,
     limits.stack_problems,
+    model_loading.stack_problems,
 )
 
 
@@ -120,6 +132,16 @@ class StackSettings(Settings):
     def shm_size(self) -> str:
         """The replicas' memory-backed /dev/shm: triton.shmSize, or derived from the replica's memory."""
         return triton.shm_size(self)
+
+    def gpu_capacity_fallback(self) -> bool:
+        """GPU nodes from a fallback list (a ComputeClass with node pool auto-creation), on a cluster this program
+        creates: Standard with gpuNodePool.capacity, or Autopilot with cluster.autopilot.capacity."""
+        pool, autopilot = self.gpu_node_pool, self.cluster.autopilot
+        if not self.manages_cluster:
+            return False
+        if pool is not None:
+            return pool.capacity is not None
+        return self.cluster.is_autopilot and autopilot is not None and autopilot.capacity is not None
 
     @property
     def replica_size(self) -> gcp_catalog.GpuShare:
@@ -277,9 +299,13 @@ def _plain(value: Any) -> Any:
 
 def _dotted(loc: tuple[str | int, ...]) -> str:
     """A setting's place, as in `pulumi config set --path`: `gpuNodePool.zones[0]`; a key that is not a plain name
-    is quoted (`cluster["a b"]`), so a problem stays one line."""
+    is quoted (`cluster["a b"]`), so a problem stays one line. The tags of a capacity tier's union are left out."""
+    from settings.capacity import TIER_TAGS
+
     text = ""
     for part in loc:
+        if part in TIER_TAGS:
+            continue
         if isinstance(part, int):
             text += f"[{part}]"
         elif not re.fullmatch(r"[A-Za-z0-9_:-]+", str(part)):
@@ -291,9 +317,11 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
 
 def _known_keys(loc: tuple[str | int, ...]) -> list[str]:
     """The setting names allowed at `loc`, for 'unknown setting' messages."""
+    from settings.capacity import TIER_TAGS
+
     model: type[BaseModel] = StackSettings
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) or part in TIER_TAGS:
             continue
         field = next(f for name, f in model.model_fields.items() if (f.alias or name) == part)
         model = model_in(field.annotation)

@@ -130,3 +130,22 @@ def _wait_for_in_flight(server, timeout: float = 10) -> None:
     while not started.exists():
         assert time.monotonic() < deadline, "the sleeper's request never started"
         time.sleep(0.1)
+
+
+def test_the_cold_start_tool_finds_the_model_load_in_a_real_tritons_log(triton_server):
+    """`python -m kserve_triton cold-start` times Triton's model load from its log: the markers it looks for are
+    the ones this Triton writes (kubectl logs --timestamps adds the RFC 3339 time read, as prefixed here)."""
+    from datetime import UTC, datetime, timedelta
+
+    from kserve_triton.cluster_state import TRITON_LOADED, TRITON_LOADING, triton_loads
+
+    lines = triton_server.log.read_text().splitlines()
+    assert any(TRITON_LOADING.search(line) for line in lines), lines[:20]
+    assert any(TRITON_LOADED.search(line) for line in lines), lines[:20]
+    start = datetime(2025, 6, 12, 9, 16, 42, tzinfo=UTC)
+    stamped = "\n".join(
+        f"{(start + timedelta(milliseconds=i)).isoformat().replace('+00:00', 'Z')} {line}"
+        for i, line in enumerate(lines)
+    )
+    began, finished, models = triton_loads(stamped)
+    assert models == ["doubler"] and began is not None and finished is not None and began <= finished

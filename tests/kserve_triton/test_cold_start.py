@@ -1,7 +1,7 @@
 """`python -m kserve_triton cold-start`: how long each stage of a predictor pod's cold start took.
 
 The fixtures (tests/kserve_triton/fixtures/cold_start/<scenario>/) are what `kubectl get ... -o json` prints for
-four cold starts; tests/kserve_triton/fixtures/cold_start/fake_kubectl.py answers kubectl's arguments from them.
+five cold starts; tests/kserve_triton/fixtures/cold_start/fake_kubectl.py answers kubectl's arguments from them.
 All times in the expectations below are seconds after the pod's creation, worked out by hand from the
 fixtures' timestamps.
 """
@@ -84,10 +84,12 @@ def test_a_scale_up_from_zero_is_timed_stage_by_stage():
         "node Ready": (DONE, 59.0, 19.0),  # -> 09:15:21 NodeReady
         "GPU allocatable": (DONE, 78.0, 41.0),  # -> 09:16:02 nvidia-gpu-device-plugin pod Ready
         "pod scheduled": (DONE, 119.0, 7.348),  # -> 09:16:09.347812 Scheduled (eventTime)
+        "model volume ready": (NOT_NEEDED, None, None),  # downloaded
         "storage initializer done": (DONE, 126.348, 21.652),  # -> 09:16:31 finishedAt
         "image pulled": (DONE, 148.0, 10.0),  # -> 09:16:41 Pulled kserve-container
         "container started": (DONE, 158.0, 1.0),  # -> 09:16:42 Started
-        "Ready": (DONE, 159.0, 23.0),  # -> 09:17:05 Ready condition
+        "models loaded": (DONE, 159.0, 9.718),  # -> 09:16:51.718404287 "successfully loaded 'cifar10'"
+        "Ready": (DONE, 168.718, 13.282),  # -> 09:17:05 Ready condition
     }
     assert report.ready and report.total_seconds == 182.0
     assert report.node_new is True
@@ -95,7 +97,7 @@ def test_a_scale_up_from_zero_is_timed_stage_by_stage():
 
 def test_the_stages_of_a_ready_pod_add_up_to_its_time_to_ready():
     report = measured("scale-from-zero", "torchscript-cifar10")
-    assert sum(s.duration_seconds for s in report.stages) == pytest.approx(report.total_seconds)
+    assert sum(s.duration_seconds or 0.0 for s in report.stages) == pytest.approx(report.total_seconds)
 
 
 def test_each_stage_names_the_event_or_field_it_was_read_from():
@@ -106,9 +108,11 @@ def test_each_stage_names_the_event_or_field_it_was_read_from():
         "node Ready": "event NodeReady (kubelet)",
         "GPU allocatable": "device plugin pod nvidia-gpu-device-plugin-small-cos-7mx2p Ready",
         "pod scheduled": "event Scheduled (default-scheduler)",
+        "model volume ready": "the model is not read from a volume (downloaded)",
         "storage initializer done": "storage-initializer state.terminated.finishedAt",
         "image pulled": "event Pulled kserve-container (kubelet)",
         "container started": "first event Started kserve-container (kubelet)",
+        "models loaded": 'Triton\'s log: last "successfully loaded"',
         "Ready": "pod condition Ready",
     }
 
@@ -143,6 +147,7 @@ def test_a_new_node_is_asked_for_its_events_and_its_device_plugin():
     assert [" ".join(call) for call in calls] == [
         f"get pods -n models -l {selector} -o json",
         f"get events -n models --field-selector involvedObject.kind=Pod,involvedObject.name={pod} -o json",
+        f"logs {pod} -n models -c kserve-container --timestamps",
         f"get node {node} -o json",
         f"get events -A --field-selector involvedObject.kind=Node,involvedObject.name={node} -o json",
         f"get pods -n kube-system --field-selector spec.nodeName={node} -o json",
@@ -160,10 +165,12 @@ def test_on_a_node_that_existed_the_node_stages_are_not_needed():
         "node Ready": (NOT_NEEDED, None, None),
         "GPU allocatable": (NOT_NEEDED, None, None),
         "pod scheduled": (DONE, 0.0, 0.0),  # Scheduled with firstTimestamp only (eventTime null)
+        "model volume ready": (NOT_NEEDED, None, None),
         "storage initializer done": (DONE, 0.0, 21.0),
         "image pulled": (DONE, 21.0, 1.0),
         "container started": (DONE, 22.0, 1.0),
-        "Ready": (DONE, 23.0, 9.0),
+        "models loaded": (DONE, 23.0, 6.903),  # -> 10:21:06.903187224
+        "Ready": (DONE, 29.903, 2.097),
     }
     assert report.total_seconds == 32.0 and report.node_new is False
     assert report.stage("node created").source == "node existed (created 3d02h38m before the pod)"
@@ -188,7 +195,8 @@ def test_a_warm_node_needs_no_node_events_nor_kube_system_pods():
     assert [call[:3] for call in calls] == [
         ["get", "pods", "-n"],
         ["get", "events", "-n"],
-        ["get", "node", calls[2][2]],
+        ["logs", "tensorrt-resnet-predictor-6b4c9d7f8-zr5tn", "-n"],
+        ["get", "node", calls[3][2]],
     ]
 
 
@@ -210,9 +218,11 @@ def test_a_pull_under_way_is_in_progress_and_the_stages_after_it_not_yet():
         "node Ready": (DONE, 57.0, 21.0),
         "GPU allocatable": (DONE, 78.0, 43.0),
         "pod scheduled": (DONE, 121.0, 6.082),
+        "model volume ready": (NOT_NEEDED, None, None),
         "storage initializer done": (DONE, 127.082, 28.918),
         "image pulled": (IN_PROGRESS, 156.0, 169.0),  # 14:05:16 -> now
         "container started": (NOT_YET, None, None),
+        "models loaded": (NOT_YET, None, None),
         "Ready": (NOT_YET, None, None),
     }
     assert not report.ready and report.total_seconds is None and report.elapsed_seconds == 325.0
@@ -256,6 +266,7 @@ def test_a_pod_waiting_for_its_node_shows_the_node_in_progress():
         "scale-up triggered": DONE,
         "node created": IN_PROGRESS,
         **{name: NOT_YET for name in STAGES[2:]},
+        "model volume ready": NOT_NEEDED,  # the pod's spec says: a storage initializer downloads the model
     }
     assert report.stage("node created").duration_seconds == 25.0  # 09:14:15 -> 09:14:40
     assert len(calls) == 2  # no node to look up yet
@@ -270,8 +281,13 @@ def test_a_restarted_container_is_timed_from_its_first_start():
     started = report.stage("container started")
     assert (started.end_seconds, started.duration_seconds) == (231.0, 1.0)  # 08:33:51, the Started event's first
     assert started.detail == "restarted 1 time (last: OOMKilled, exit code 137); latest start +6m02s"
+    loaded = report.stage("models loaded")  # the latest start's load: the crash and the restart come before it
+    assert (loaded.end_seconds, loaded.duration_seconds) == (pytest.approx(384.800552), pytest.approx(153.800552))
+    assert (
+        loaded.detail == "Triton loaded resnet in 21.6s; the log of its latest start (kserve-container restarted once)"
+    )
     ready = report.stage("Ready")
-    assert (ready.end_seconds, ready.duration_seconds) == (390.0, 159.0)  # includes the crash and the restart
+    assert (ready.end_seconds, ready.duration_seconds) == (390.0, pytest.approx(5.199448))
     assert ready.detail == (
         "its latest transition: kserve-container restarted 1 time before; 14 failed probes before (Unhealthy events)"
     )
@@ -316,10 +332,12 @@ def test_after_the_events_expire_only_the_stages_that_need_them_are_unknown():
         "node Ready": (DONE, 59.0, 19.0),  # from the node's Ready condition
         "GPU allocatable": (DONE, 78.0, 41.0),
         "pod scheduled": (DONE, 119.0, 7.0),  # from the PodScheduled condition (whole seconds)
+        "model volume ready": (NOT_NEEDED, None, None),
         "storage initializer done": (DONE, 126.0, 22.0),
         "image pulled": (UNKNOWN, None, None),
         "container started": (DONE, 148.0, 11.0),  # state.running.startedAt; includes the unknown pull
-        "Ready": (DONE, 159.0, 23.0),
+        "models loaded": (DONE, 159.0, 9.718),  # Triton's log does not expire with the events
+        "Ready": (DONE, 168.718, 13.282),
     }
     assert (
         report.stage("image pulled").source
@@ -386,7 +404,9 @@ def test_the_table_shows_start_duration_and_source_of_every_stage():
     lines = text.splitlines()
     assert lines[0] == "Cold start of InferenceService models/torchscript-cifar10"
     assert lines[3].split() == ["Stage", "Start", "Duration", "Source"]
-    assert "pod scheduled             +1m59s  7.3s      event Scheduled (default-scheduler)" in lines
+    assert "pod scheduled             +1m59s  7.3s        event Scheduled (default-scheduler)" in lines
+    assert "model volume ready        -       not needed  the model is not read from a volume (downloaded)" in lines
+    assert lines[-2] == "Model loading (download) of cifar10: init container 6s; Triton's load 7.7s"
     assert lines[-1] == "Total to Ready: 3m02s"
 
 
@@ -438,7 +458,9 @@ def test_the_command_prints_the_table_read_through_kubectl(fake_kubectl_on_path,
     out = capsys.readouterr().out
     assert "GPU allocatable           +1m18s  41s" in out
     assert out.rstrip().endswith("Total to Ready: 3m02s")
-    assert all(call[:2] == ["--context", context] for call in calls()) and len(calls()) == 5
+    assert all(call[:2] == ["--context", context] for call in calls()) and len(calls()) == 6
+    assert calls()[2][2:] == ["logs", "torchscript-cifar10-predictor-7c9b8d5f4-h2x7m", "-n", "models", "-c",
+                              "kserve-container", "--timestamps"]  # fmt: skip
 
 
 def test_the_command_prints_json_read_through_kubectl(fake_kubectl_on_path, capsys):
@@ -494,3 +516,79 @@ def test_an_inference_service_without_predictor_pods_is_an_error(tmp_path):
     (tmp_path / "isvc.json").write_text(json.dumps(isvc))
     with pytest.raises(ColdStartError, match=r"^InferenceService models/resnet has no predictor pods \(label selector"):
         measure("resnet", "models", fixture_runner(tmp_path))
+
+
+# --- the model-loading stage ------------------------------------------------------------------------------
+
+
+def test_a_model_read_through_fuse_is_timed_by_its_sidecar_and_tritons_load():
+    report = measured("fuse-model", "tensorrt-resnet")
+    stages = timeline(report)
+    assert stages["model volume ready"] == (DONE, 0.0, 3.0)  # 10:20:37 Scheduled -> 10:20:40 sidecar running
+    assert stages["storage initializer done"] == (NOT_NEEDED, None, None)
+    assert stages["models loaded"] == (DONE, 5.0, 32.562)  # -> 10:21:14.562098342 "successfully loaded 'resnet'"
+    assert report.stage("model volume ready").source == "gke-gcsfuse-sidecar state.running.startedAt"
+    assert report.loading.as_dict() == {
+        "mode": "gcsFuse",
+        "init_container_seconds": None,
+        "volume_seconds": 3.0,
+        "triton_load_seconds": 31.447,  # 10:20:43.114927 "loading: resnet:1" -> 10:21:14.562098
+        "models": ["resnet"],
+        "note": "Triton's load includes reading the model from the bucket",
+    }
+    assert "Model loading (gcsFuse) of resnet: volume 3s; Triton's load 31.4s" in report.as_text()
+    assert report.total_seconds == 42.0
+
+
+def test_a_download_is_timed_by_its_init_container_and_tritons_load():
+    loading = measured("scale-from-zero", "torchscript-cifar10").loading
+    assert (loading.mode, loading.init_container_seconds, loading.volume_seconds) == ("download", 6.0, None)
+    assert loading.triton_load_seconds == pytest.approx(7.686582)  # 09:16:44.031822915 -> 09:16:51.718404287
+
+
+def test_a_hyperdisk_ml_volume_is_ready_when_it_is_attached():
+    def attached(args, document):
+        if args[0] == "get" and args[1] == "pods":
+            for pod in document["items"]:
+                pod["spec"]["initContainers"] = []
+                pod["status"]["initContainerStatuses"] = []
+        if args[0] == "get" and args[1] == "events" and "involvedObject.kind=Pod" in " ".join(args):
+            document["items"] = [e for e in document["items"] if "gke-gcsfuse-sidecar" not in str(e["involvedObject"])]
+            document["items"].append(
+                {
+                    "apiVersion": "v1",
+                    "count": 1,
+                    "eventTime": None,
+                    "firstTimestamp": "2025-06-13T10:20:52Z",
+                    "involvedObject": {
+                        "kind": "Pod",
+                        "name": "tensorrt-resnet-predictor-6b4c9d7f8-zr5tn",
+                        "namespace": "models",
+                    },
+                    "kind": "Event",
+                    "lastTimestamp": "2025-06-13T10:20:52Z",
+                    "message": 'AttachVolume.Attach succeeded for volume "pvc-0d3f"',
+                    "metadata": {"name": "attach", "namespace": "models"},
+                    "reason": "SuccessfulAttachVolume",
+                    "source": {"component": "attachdetach-controller"},
+                    "type": "Normal",
+                }
+            )
+        return document
+
+    report = measured("fuse-model", "tensorrt-resnet", edit=attached)
+    assert report.loading.mode == "volume"
+    assert timeline(report)["model volume ready"] == (DONE, 0.0, 15.0)
+    assert report.stage("model volume ready").source == "event SuccessfulAttachVolume (attachdetach-controller)"
+
+
+def test_an_unreadable_log_leaves_the_model_load_unknown_and_says_why():
+    def forbidden(args, document):
+        if args[0] == "logs":
+            raise kubectl_failure(args, 'Error from server (Forbidden): pods "x" is forbidden: cannot get pods/log', 1)
+        return document
+
+    report = measured("warm-node", "tensorrt-resnet", edit=forbidden)
+    loaded = report.stage("models loaded")
+    assert loaded.status == UNKNOWN and loaded.source.startswith("Triton's log not readable (Forbidden")
+    assert "as models loaded is unknown" in report.stage("Ready").detail

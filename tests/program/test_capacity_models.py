@@ -9,7 +9,7 @@ import pytest
 
 from kserve_triton import offline
 from settings import stack as config
-from tests.support.capacity_models import AUTOPILOT, EXISTING_GKE, EXISTING_GPU_NODES, MODES, SAMPLE, SHARED_L4
+from tests.support.capacity_models import AUTOPILOT, EXISTING_GKE, EXISTING_GPU_NODES, MODEL, MODES, SAMPLE, SHARED_L4
 from tests.support.schemas import CRD_FILES, builtin_errors, crd_errors
 from tests.support.stacks import ROOT, TEST_PROJECT, shared_dir, stack_config
 
@@ -82,6 +82,39 @@ def test_an_existing_gke_cluster_that_lacks_what_the_program_needs_is_refused(pu
     finally:
         offline.EXISTING_CLUSTER_OVERRIDES.clear()
     assert not pulumi_mocks.monitor.of_type(RELEASE), "nothing is created in a refused cluster"
+
+
+FUSE_ON_EXISTING = {
+    **EXISTING_GKE,
+    "kserve-triton:modelStorage": {"buckets": ["team-models"]},
+    "kserve-triton:inferenceServices": [{**MODEL, "modelLoading": "gcsFuse"}],
+}
+
+
+def test_an_existing_gke_cluster_without_the_fuse_driver_is_refused_for_a_fuse_model(pulumi_mocks):
+    """A CSI feature missing on the chosen cluster: only the GKE API says, so it is checked when the cluster is read
+    (preview included), before anything is created in it."""
+    offline.EXISTING_CLUSTER_OVERRIDES["team-gpu"] = {
+        "addonsConfigs": [{"gcsFuseCsiDriverConfigs": [{"enabled": False}]}]
+    }
+    try:
+        with pytest.raises(Exception, match="has no Cloud Storage FUSE CSI driver, which modelLoading gcsFuse needs"):
+            deploy(pulumi_mocks, FUSE_ON_EXISTING)
+    finally:
+        offline.EXISTING_CLUSTER_OVERRIDES.clear()
+    assert not pulumi_mocks.monitor.of_type(RELEASE), "nothing is created in a refused cluster"
+
+
+def test_an_existing_gke_cluster_with_the_fuse_driver_serves_a_fuse_model(pulumi_mocks):
+    offline.EXISTING_CLUSTER_OVERRIDES["team-gpu"] = {
+        "addonsConfigs": [{"gcsFuseCsiDriverConfigs": [{"enabled": True}]}]
+    }
+    try:
+        monitor = deploy(pulumi_mocks, FUSE_ON_EXISTING)
+    finally:
+        offline.EXISTING_CLUSTER_OVERRIDES.clear()
+    (isvc,) = monitor.of_type(ISVC)
+    assert isvc.inputs["spec"]["predictor"]["model"]["storageUri"] == "pvc://resnet-model"
 
 
 def test_the_gpu_nodes_an_existing_cluster_has_are_selected_tolerated_and_sized_for(pulumi_mocks):

@@ -159,7 +159,11 @@ def test_dev_own_model_example_deploys_once_uncommented_as_its_comment_says(pulu
     services = {n.inputs["metadata"]["name"]: n for n in pulumi_mocks.monitor.of_type(ISVC)}
     assert set(services) == {"torchscript-cifar10", "tensorrt-resnet"}
     model = services["tensorrt-resnet"].inputs["spec"]["predictor"]["model"]
-    assert model["storageUri"] == "gs://team-models/tensorrt-resnet"
+    assert model["storageUri"] == "pvc://tensorrt-resnet-model", "2 GB: read through Cloud Storage FUSE (the default)"
+    (volume,) = pulumi_mocks.monitor.of_type("kubernetes:core/v1:PersistentVolume")
+    assert volume.inputs["spec"]["csi"]["volumeHandle"] == "team-models"
+    assert "only-dir=tensorrt-resnet" in volume.inputs["spec"]["mountOptions"]
+    assert services["torchscript-cifar10"].inputs["spec"]["predictor"]["model"]["storageUri"].startswith("gs://")
     assert model["modelFormat"] == {"name": "tensorrt"}
     grant = pulumi_mocks.monitor.one("gcp:storage/bucketIAMMember:BucketIAMMember")
     assert grant.inputs["bucket"] == "team-models"

@@ -45,5 +45,40 @@ SHARED_L4 = {
     },
     "kserve-triton:inferenceServices": [{**SAMPLE, "name": f"model-{n}"} for n in range(4)],
 }
+# --- model loading and GPU capacity that falls back (issue 23) ---
+MODEL = {"name": "resnet", "modelFormat": "tensorrt", "storageUri": "gs://team-models/resnet/v3", "modelSizeGb": 12}
+FUSE = {
+    "gcp:project": TEST_PROJECT,
+    "kserve-triton:cluster": {"name": "inference", "location": "us-central1-a"},
+    "kserve-triton:gpuNodePool": {"machineType": "g2-standard-8", "acceleratorType": "nvidia-l4", "maxNodes": 2},
+    "kserve-triton:modelStorage": {"buckets": ["team-models"]},
+    "kserve-triton:inferenceServices": [{**MODEL, "modelLoading": "gcsFuse"}, SAMPLE],
+}
+RESERVATION = {"reservation": {"name": "l4-reserved", "project": "capacity-project", "zone": "us-central1-a"}}
+FALLBACK = {
+    "gcp:project": TEST_PROJECT,
+    "kserve-triton:cluster": {"name": "inference", "location": "us-central1"},
+    "kserve-triton:gpuNodePool": {
+        "machineType": "g2-standard-8",
+        "acceleratorType": "nvidia-l4",
+        "maxNodes": 4,
+        "zones": ["us-central1-a"],
+        "capacity": [RESERVATION, "onDemand", "spot", "flexStart"],
+    },
+    "kserve-triton:modelStorage": {"buckets": ["team-models"]},
+    "kserve-triton:inferenceServices": [{**MODEL, "modelLoading": "hyperdiskMl"}, SAMPLE],
+}
+AUTOPILOT_FALLBACK = {
+    **AUTOPILOT,
+    "kserve-triton:cluster": {
+        "mode": "autopilot",
+        "name": "inference",
+        "location": "us-central1",
+        "autopilot": {"acceleratorType": "nvidia-l4", "capacity": ["onDemand", "spot", "flexStart"]},
+    },
+    "kserve-triton:modelStorage": {"buckets": ["team-models"]},
+    "kserve-triton:inferenceServices": [{**MODEL, "modelLoading": "gcsFuse"}, SAMPLE],
+}
 MODES = {"existing GKE + GPU pool": EXISTING_GKE, "existing GPU nodes": EXISTING_GPU_NODES, "Autopilot": AUTOPILOT,
-         "time-shared L4": SHARED_L4}  # fmt: skip
+         "time-shared L4": SHARED_L4, "FUSE": FUSE, "fallback + Hyperdisk ML": FALLBACK,
+         "Autopilot fallback + FUSE": AUTOPILOT_FALLBACK}  # fmt: skip

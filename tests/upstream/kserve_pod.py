@@ -9,9 +9,10 @@ Written from KServe v0.20.0's source:
   (nodeSelector, affinity, tolerations, volumes, imagePullSecrets, schedulerName) are merged with the predictor's
   PodSpec fields (utils.MergePodSpec, strategic merge); labels are the runtime's, the InferenceService's, the
   predictor's, then `serving.kserve.io/inferenceservice` and `component: predictor` (buildObjectMeta).
-- pkg/webhook/admission/pod/storage_initializer_injector.go and pkg/utils/storage.go: unless the storage URI is
-  pvc:// (mounted as a PersistentVolumeClaim), an init container `storage-initializer` (image, args, resources and no
-  securityContext: CreateInitContainerWithConfig) is added with an emptyDir `kserve-provision-location` at
+- pkg/webhook/admission/pod/storage_initializer_injector.go and pkg/utils/storage.go: a pvc:// URI is mounted as the
+  PersistentVolumeClaim volume `kserve-pvc-source` (no readOnly on the volume) at /mnt/models, read-only, with the
+  URI's path as subPath (AddModelMount); otherwise an init container `storage-initializer` (image, args, resources
+  and no securityContext: CreateInitContainerWithConfig) is added with an emptyDir `kserve-provision-location` at
   /mnt/models, then the container of the ClusterStorageContainer whose supportedUriFormats match the URI is
   strategically merged into it (MergeContainerWithPatch).
 
@@ -116,7 +117,8 @@ def predictor_pod(
     uri = model["storageUri"]
     if uri.startswith("pvc://"):
         claim, _, sub_path = uri.removeprefix("pvc://").partition("/")
-        claim_volume = {"name": "kserve-pvc-source", "persistentVolumeClaim": {"claimName": claim, "readOnly": True}}
+        # AddModelMount: the volume has no readOnly, the mount is read-only (storage.kserve.io/readonly, default true).
+        claim_volume = {"name": "kserve-pvc-source", "persistentVolumeClaim": {"claimName": claim}}
         spec["volumes"] = [*(spec.get("volumes") or []), claim_volume]
         container.setdefault("volumeMounts", []).append(
             {"name": "kserve-pvc-source", "mountPath": MODEL_DIR, "subPath": sub_path, "readOnly": True}
@@ -147,9 +149,21 @@ def predictor_pod(
         "serving.kserve.io/inferenceservice": metadata["name"],
         "component": "predictor",
     }
+    # The runtime's, the InferenceService's and the predictor's annotations, the predictor's winning
+    # (buildObjectMeta; none of these keys is in ServiceAnnotationDisallowedList).
+    annotations = {
+        **(runtime.get("annotations") or {}),
+        **(metadata.get("annotations") or {}),
+        **(predictor.get("annotations") or {}),
+    }
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": f"{metadata['name']}-predictor", "namespace": metadata["namespace"], "labels": labels},
+        "metadata": {
+            "name": f"{metadata['name']}-predictor",
+            "namespace": metadata["namespace"],
+            "labels": labels,
+            "annotations": annotations,
+        },
         "spec": spec,
     }
