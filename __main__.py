@@ -36,7 +36,7 @@ in_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
 # A fallback list of GPU capacity: GKE creates the GPU pools from a ComputeClass (node pool auto-creation).
 capacity = (
     GpuCapacity("gpu-capacity", GpuCapacityArgs.from_settings(stack, gpu_pool), opts=in_cluster)
-    if (stack.gpu_capacity_fallback)
+    if stack.gpu_capacity_fallback
     else None
 )
 

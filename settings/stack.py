@@ -133,6 +133,7 @@ class StackSettings(Settings):
         """The replicas' memory-backed /dev/shm: triton.shmSize, or derived from the replica's memory."""
         return triton.shm_size(self)
 
+    @property
     def gpu_capacity_fallback(self) -> bool:
         """GPU nodes from a fallback list (a ComputeClass with node pool auto-creation), on a cluster this program
         creates: Standard with gpuNodePool.capacity, or Autopilot with cluster.autopilot.capacity."""
