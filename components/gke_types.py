@@ -3,9 +3,9 @@
 
 Like components/kserve_types.py, the classes mirror the CRD fields this project uses, snake_case in Python and
 camelCase on the wire, so a misspelt field is a Python error. ComputeClass: the schema a GKE cluster serves
-(datreeio/CRDs-catalog `cloud.google.com/computeclass_v1.json`, kept as test data in
-tests/upstream/schemas/ with its provenance; tests/components/test_gpu_capacity.py validates every object against
-it). GCPDataSource: the CRD reference in GKE's docs (`spec.cloudStorage.serviceAccountName`, `.uri`); GKE owns both
+(read as datreeio/CRDs-catalog `cloud.google.com/computeclass_v1.json` collects it; the fields used here are
+modelled in tests/upstream/compute_class.py, which tests/components/test_gpu_capacity.py validates every object
+against). GCPDataSource: the CRD reference in GKE's docs (`spec.cloudStorage.serviceAccountName`, `.uri`); GKE owns both
 CRDs on a cluster.
 """
 

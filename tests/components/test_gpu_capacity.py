@@ -1,17 +1,13 @@
 """GPU capacity that falls back: the ComputeClass the program declares (validated against GKE's published schema,
-tests/upstream/schemas/computeclass_v1.json, and the CEL rules its objects could break), node auto-provisioning on
+tests/upstream/compute_class.py, and the CEL rules its objects could break), node auto-provisioning on
 the cluster (checked against pulumi_gcp's own argument classes), and replicas that select and tolerate the class."""
 
 from __future__ import annotations
 
 import copy
 import functools
-import hashlib
-import json
-from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 from catalog.capacity import COMPUTE_CLASS_LABEL
@@ -20,9 +16,8 @@ from settings.capacity import COMPUTE_CLASS_NAME
 from tests.support.capacity_models import AUTOPILOT_FALLBACK, FALLBACK
 from tests.support.gcp_schema import unknown_inputs
 from tests.support.policy_pack import violations_of_program
+from tests.upstream.compute_class import cel_errors, schema_errors
 
-SCHEMA = Path(__file__).parents[1] / "upstream" / "schemas" / "computeclass_v1.json"
-SCHEMA_SHA256 = "8f8aa0f0b68ce40059deab247089440eafc6e475f1edc1b1dfec30e27cd2c632"
 CC = "kubernetes:cloud.google.com/v1:ComputeClass"
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 CSR = "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime"
@@ -41,29 +36,6 @@ def program(name: str):
 
 def classes(name: str) -> dict[str, dict[str, Any]]:
     return {n.inputs["metadata"]["name"]: n.inputs for n in program(name).of_type(CC)}
-
-
-@functools.cache
-def validator() -> jsonschema.Draft7Validator:
-    assert hashlib.sha256(SCHEMA.read_bytes()).hexdigest() == SCHEMA_SHA256, "the schema is the published file"
-    return jsonschema.Draft7Validator(json.loads(SCHEMA.read_text()))
-
-
-def schema_errors(obj: dict[str, Any]) -> list[str]:
-    return [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator().iter_errors(obj)]
-
-
-def cel_errors(spec: dict[str, Any]) -> list[str]:
-    """The schema's x-kubernetes-validations that these objects could break, as the CEL rules state them."""
-    found = []
-    for index, rule in enumerate(spec["priorities"]):
-        if rule.get("flexStart", {}).get("enabled") and rule.get("spot") is True:
-            found.append(f"priorities[{index}]: Flex Start provisioning model is incompatible with Spot")
-        if "machineFamily" in rule and "machineType" in rule:
-            found.append(f"priorities[{index}]: MachineFamily and MachineType cannot be set together")
-        if "nodepools" in rule and len(rule) > 1:
-            found.append(f"priorities[{index}]: Nodepool field cannot be set along with other fields")
-    return found
 
 
 # --- the schema -------------------------------------------------------------------------------------------------
