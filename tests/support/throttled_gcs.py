@@ -20,6 +20,8 @@ CHUNK = 64 * 1024
 class ThrottledGcs:
     def __init__(self, objects: dict[str, bytes], rate: float, bucket: str = "models"):
         self.objects, self.rate, self.bucket = objects, rate, bucket
+        self.active = self.most_active = 0
+        self._lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -72,12 +74,19 @@ class ThrottledGcs:
                 for key, value in (headers or {}).items():
                     self.send_header(key, value)
                 self.end_headers()
-                began = time.monotonic()
-                for offset in range(0, len(body), CHUNK):
-                    self.wfile.write(body[offset : offset + CHUNK])
-                    ahead = (offset + CHUNK) / server.rate - (time.monotonic() - began)
-                    if ahead > 0:
-                        time.sleep(ahead)
+                with server._lock:
+                    server.active += 1
+                    server.most_active = max(server.most_active, server.active)
+                try:
+                    began = time.monotonic()
+                    for offset in range(0, len(body), CHUNK):
+                        self.wfile.write(body[offset : offset + CHUNK])
+                        ahead = (offset + CHUNK) / server.rate - (time.monotonic() - began)
+                        if ahead > 0:
+                            time.sleep(ahead)
+                finally:
+                    with server._lock:
+                        server.active -= 1
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
@@ -94,3 +103,40 @@ class ThrottledGcs:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def _client(endpoint: str):
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+
+    return storage.Client(
+        project="local", credentials=AnonymousCredentials(), client_options={"api_endpoint": endpoint}
+    )
+
+
+def download_like_kserve(endpoint: str, prefix: str, target) -> float:
+    """KServe v0.20's `_download_gcs`: list the prefix, then `download_to_filename` one blob after another."""
+    bucket = _client(endpoint).bucket("models")
+    began = time.monotonic()
+    for blob in bucket.list_blobs(prefix=prefix):
+        path = target / blob.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        blob.download_to_filename(str(path))
+    return time.monotonic() - began
+
+
+def download_in_parallel(endpoint: str, prefix: str, target, streams: int = 4) -> float:
+    """What FUSE's parallel downloads do: several reads at once, one connection each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    blobs = list(_client(endpoint).bucket("models").list_blobs(prefix=prefix))
+    began = time.monotonic()
+
+    def fetch(blob):
+        path = target / blob.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _client(endpoint).bucket("models").blob(blob.name).download_to_filename(str(path))
+
+    with ThreadPoolExecutor(streams) as pool:
+        list(pool.map(fetch, blobs))
+    return time.monotonic() - began
