@@ -80,6 +80,19 @@ class Scope:
         )
 
     @classmethod
+    def pods(cls, *, namespace: str, name: str) -> Scope:
+        """One InferenceService, in a Prometheus of the user's own (`kserve.prometheusUrl`) that labels series the
+        way Prometheus' Kubernetes pod discovery is usually relabelled: `namespace` and `pod`; replicas from
+        kube-state-metrics (`namespace`, `deployment`). No cluster label: that Prometheus serves one cluster."""
+        for label, value in (("namespace", namespace), ("name", name)):
+            if not _DNS_LABEL.fullmatch(value):
+                raise ValueError(f"{label} {value!r} is not a DNS label")
+        deployment = f"{name}{PREDICTOR_SUFFIX}"
+        where = f"namespace={_string(namespace)}"
+        pods = f"{where},pod=~{_string(_POD_NAME.format(deployment=deployment))}"
+        return cls(triton=pods, gpu=pods, deployment=f"{where},deployment={_string(deployment)}")
+
+    @classmethod
     def dashboard(cls) -> Scope:
         """Whatever the dashboard's filters select; GPUs and replicas of every predictor in the namespace."""
         where = ",".join(f"${{{label}}}" for label, kind in DASHBOARD_FILTERS if kind == "RESOURCE_LABEL")

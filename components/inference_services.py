@@ -188,6 +188,8 @@ class InferenceServicesArgs:
     """(namespace, bucket) -> the grants one model's pods need to download it (its own, no other model's)."""
     prometheus: ManagedPrometheus | None = None
     """On GKE: scrape Triton with GMP, and autoscale on its metrics. None: neither."""
+    prometheus_url: str | None = None
+    """Elsewhere: the user's own Prometheus query endpoint, which scrapes the predictors (`kserve.prometheusUrl`)."""
     wait_for_ready: bool = False
     """`pulumi up` waits until each InferenceService is Ready (or fails naming it)."""
     startup_timeout_seconds: int = 900
@@ -247,6 +249,7 @@ class InferenceServicesArgs:
             depends_on=depends_on,
             grants_for=model_access.grants_for if model_access else None,
             prometheus=ManagedPrometheus(stack.project, stack.cluster.gke_name) if stack.on_gke else None,
+            prometheus_url=stack.kserve.prometheus_url,
             wait_for_ready=stack.kserve.wait_for_ready,
             startup_timeout_seconds=stack.triton.startup_timeout_seconds,
             termination_grace_seconds=termination_grace_seconds(spot_gpus(stack)),
@@ -281,10 +284,17 @@ def autoscaling(args: InferenceServicesArgs, service: InferenceServiceArgs) -> A
     """KServe's KEDA spec: one External Prometheus metric whose query totals the service's replicas."""
     if service.scaling is None:
         return None
-    assert args.prometheus is not None  # scaling is refused off GKE by the settings
-    scope = tm.Scope.inference_service(
-        cluster=args.prometheus.cluster_name, namespace=service.namespace, name=service.name
-    )
+    authentication = None
+    if args.prometheus is not None:  # GMP, read with the namespace's TriggerAuthentication (Workload Identity)
+        scope = tm.Scope.inference_service(
+            cluster=args.prometheus.cluster_name, namespace=service.namespace, name=service.name
+        )
+        address = gmp_query_address(args.prometheus.project)
+        authentication = ExtMetricAuthentication(authentication_ref=AuthenticationRef(name=TRIGGER_AUTHENTICATION))
+    else:  # the user's own Prometheus; the settings refuse scaling without one off GKE
+        assert args.prometheus_url is not None
+        scope = tm.Scope.pods(namespace=service.namespace, name=service.name)
+        address = args.prometheus_url
     return AutoScalingSpec(
         metrics=[
             MetricsSpec(
@@ -292,14 +302,12 @@ def autoscaling(args: InferenceServicesArgs, service: InferenceServiceArgs) -> A
                 external=ExternalMetricSource(
                     metric=ExternalMetrics(
                         backend="prometheus",
-                        server_address=gmp_query_address(args.prometheus.project),
+                        server_address=address,
                         query=service.scaling.signal.promql(scope, tm.AUTOSCALING_WINDOW),
                     ),
                     # KServe copies value into KEDA's threshold; KEDA divides the total by it (AverageValue).
                     target=MetricTarget(type="Value", value=quantity(service.scaling.threshold)),
-                    authentication_ref=ExtMetricAuthentication(
-                        authentication_ref=AuthenticationRef(name=TRIGGER_AUTHENTICATION)
-                    ),
+                    authentication_ref=authentication,
                 ),
             )
         ]
@@ -424,7 +432,9 @@ class InferenceServices(pulumi.ComponentResource):
         # The Pod Security labels and the NetworkPolicies are in place before any predictor pod exists.
         per_namespace: dict[str, list[pulumi.Resource]] = {namespace: [labelled[namespace]] for namespace in namespaces}
         policies = network_policies(
-            gmp_scrape=args.prometheus is not None, load_balancer_ranges=args.load_balancer_ranges
+            gmp_scrape=args.prometheus is not None,
+            own_scrape=args.prometheus_url is not None,
+            load_balancer_ranges=args.load_balancer_ranges,
         )
         for namespace in namespaces:
             for policy, spec in policies.items():
@@ -449,7 +459,7 @@ class InferenceServices(pulumi.ComponentResource):
                         opts=pulumi.ResourceOptions(parent=self),
                     )
                 )
-            if any(s.scaling for s in args.services if s.namespace == namespace):
+            if args.prometheus is not None and any(s.scaling for s in args.services if s.namespace == namespace):
                 per_namespace[namespace].append(
                     TriggerAuthentication(
                         f"{name}-{namespace}-keda-auth",

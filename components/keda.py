@@ -23,6 +23,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
+from components.charts import chart_source
 from components.image_mirrors import mirrored
 from components.naming import service_account_id
 
@@ -71,6 +72,8 @@ class KedaArgs:
     """What the release waits for, e.g. the image proxies and the nodes' read access to them."""
     highly_available: bool = False
     """Production: a standby operator, a disruption budget and zone spread."""
+    local_chart: str | None = None
+    """An unpacked chart directory to install instead of pulling the chart (`kserve.charts`)."""
 
     @classmethod
     def from_settings(cls, stack: StackSettings, cluster: Cluster, image_cache: ImageCache | None) -> KedaArgs:
@@ -84,6 +87,7 @@ class KedaArgs:
             workload_pool_owner=cluster.workload_pool_owner,
             depends_on=image_cache.pull_prerequisites if image_cache and stack.mirrors_chart_images else [],
             highly_available=stack.production,
+            local_chart=stack.kserve.chart_path("keda"),
         )
 
 
@@ -164,9 +168,7 @@ class Keda(pulumi.ComponentResource):
         self.release = k8s.helm.v3.Release(
             name,
             name="keda",
-            chart="keda",
-            version=args.version,
-            repository_opts={"repo": KEDA_REPO},
+            **chart_source("keda", args.version, KEDA_REPO, args.local_chart),
             namespace=namespace.metadata["name"],
             values=keda_values(args, self.service_account_email),
             timeout=HELM_TIMEOUT_SECONDS,

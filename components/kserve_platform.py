@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.charts import chart_source
 from components.image_mirrors import mirror_errors, mirrored
 
 if TYPE_CHECKING:
@@ -134,6 +135,8 @@ class KServePlatformArgs:
     their CRD existed then)."""
     highly_available: bool = False
     """Production: KServe's controller and cert-manager with several replicas, disruption budgets and zone spread."""
+    local_charts: Mapping[str, str] = field(default_factory=dict)
+    """Chart name -> an unpacked chart directory to install instead of pulling it (`kserve.charts`)."""
 
     def __post_init__(self):
         errors = mirror_errors(self.image_mirrors or {})
@@ -157,6 +160,11 @@ class KServePlatformArgs:
             depends_on=image_cache.pull_prerequisites if image_cache and stack.mirrors_chart_images else [],
             watched_crds=[keda],
             highly_available=stack.production,
+            local_charts={
+                chart: path
+                for chart in ("cert-manager", "kserve-crd", "kserve-resources")
+                if (path := kserve.chart_path(chart)) is not None
+            },
         )
 
 
@@ -255,9 +263,9 @@ class KServePlatform(pulumi.ComponentResource):
         self.cert_manager = k8s.helm.v3.Release(
             f"{name}-cert-manager",
             name="cert-manager",
-            chart="cert-manager",
-            version=args.cert_manager_version,
-            repository_opts={"repo": CERT_MANAGER_REPO},
+            **chart_source(
+                "cert-manager", args.cert_manager_version, CERT_MANAGER_REPO, args.local_charts.get("cert-manager")
+            ),
             namespace=cert_manager_ns.metadata["name"],
             values=cert_manager_values(args),
             timeout=HELM_TIMEOUT_SECONDS,
@@ -275,8 +283,7 @@ class KServePlatform(pulumi.ComponentResource):
         self.crds = k8s.helm.v3.Release(
             f"{name}-crd",
             name="kserve-crd",
-            chart=f"{KSERVE_CHARTS}/kserve-crd",
-            version=args.kserve_version,
+            **chart_source("kserve-crd", args.kserve_version, KSERVE_CHARTS, args.local_charts.get("kserve-crd")),
             namespace=kserve_ns.metadata["name"],
             timeout=HELM_TIMEOUT_SECONDS,
             opts=pulumi.ResourceOptions(
@@ -289,8 +296,9 @@ class KServePlatform(pulumi.ComponentResource):
         self.controller = k8s.helm.v3.Release(
             f"{name}-resources",
             name="kserve-resources",
-            chart=f"{KSERVE_CHARTS}/kserve-resources",
-            version=args.kserve_version,
+            **chart_source(
+                "kserve-resources", args.kserve_version, KSERVE_CHARTS, args.local_charts.get("kserve-resources")
+            ),
             namespace=kserve_ns.metadata["name"],
             values=kserve_values(args),
             timeout=HELM_TIMEOUT_SECONDS,

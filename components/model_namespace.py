@@ -17,6 +17,8 @@ Ingress to the predictors is denied unless a policy admits it:
   on the http and grpc ports;
 - on GKE, Managed Prometheus' collectors (namespace `gmp-system`, pods `app.kubernetes.io/name: collector`,
   GoogleCloudPlatform/prometheus-engine manifests/operator.yaml v0.17.2) on the metrics port;
+- with a Prometheus of your own (`kserve.prometheusUrl`), pods of namespaces labelled
+  `kserve-triton/metrics-scraper: "true"` on the metrics port;
 - with the `gce` Ingress class, Google's front ends and health checkers (35.191.0.0/16, 130.211.0.0/22: GKE docs,
   "Container-native load balancing" and VPC firewall rules for health checks) on the http port.
 
@@ -57,6 +59,9 @@ DEFAULT_DENY = "predictors-default-deny-ingress"
 SAME_NAMESPACE = "predictors-allow-same-namespace"
 MODEL_CLIENTS = "predictors-allow-model-clients"
 METRICS_SCRAPE = "predictors-allow-gmp-scrape"
+OWN_SCRAPE = "predictors-allow-metrics-scrapers"
+METRICS_SCRAPER_LABEL = "kserve-triton/metrics-scraper"
+"""Label the namespace of your own Prometheus with this, "true", to let it scrape the predictors' metrics port."""
 LOAD_BALANCER = "predictors-allow-load-balancer"
 
 
@@ -64,7 +69,9 @@ def _tcp(*ports: int) -> list[dict[str, Any]]:
     return [{"protocol": "TCP", "port": port} for port in ports]
 
 
-def network_policies(*, gmp_scrape: bool, load_balancer_ranges: list[str]) -> dict[str, dict[str, Any]]:
+def network_policies(
+    *, gmp_scrape: bool, load_balancer_ranges: list[str], own_scrape: bool = False
+) -> dict[str, dict[str, Any]]:
     """name -> spec of every NetworkPolicy of a model namespace."""
     predictors = {"matchLabels": dict(RUNTIME_LABELS)}
     policies: dict[str, dict[str, Any]] = {
@@ -98,6 +105,17 @@ def network_policies(*, gmp_scrape: bool, load_balancer_ranges: list[str]) -> di
                             "podSelector": {"matchLabels": dict(GMP_COLLECTOR_LABELS)},
                         }
                     ],
+                    "ports": _tcp(METRICS_PORT),
+                }
+            ],
+        }
+    if own_scrape:
+        policies[OWN_SCRAPE] = {
+            "podSelector": predictors,
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [{"namespaceSelector": {"matchLabels": {METRICS_SCRAPER_LABEL: "true"}}}],
                     "ports": _tcp(METRICS_PORT),
                 }
             ],

@@ -21,6 +21,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 import pulumi
@@ -30,6 +31,8 @@ from pydantic.alias_generators import to_camel
 from catalog.kubernetes import parse_quantity
 
 PROJECT = "kserve-triton"
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+"""Where Pulumi.yaml is: relative paths in the stack config are read from here, as `pulumi up` runs there."""
 """The project's config namespace: settings are `kserve-triton:<key>` in a stack file."""
 
 

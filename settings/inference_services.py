@@ -262,13 +262,13 @@ def autoscaling_problems(stack: StackSettings, isvc: InferenceServiceSettings, w
     scaling = isvc.scaling
     if scaling is None:
         return problems
-    if not stack.on_gke:
+    if not stack.on_gke and stack.kserve.prometheus_url is None:
         problems.append(
             Problem(
                 f"{where}.maxReplicas",
                 isvc.max_replicas,
-                "autoscaling on Triton's metrics reads them from Managed Service for Prometheus, which only a GKE "
-                "cluster has: set maxReplicas equal to minReplicas on an existing cluster",
+                "autoscaling on Triton's metrics needs a Prometheus that scrapes them: on a cluster other than GKE, "
+                "set kserve.prometheusUrl to yours, or set maxReplicas equal to minReplicas",
             )
         )
     if scaling.target is None and SIGNALS[scaling.signal][1] is None:

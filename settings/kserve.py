@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import field_validator
 
-from settings.base import DNS_SUBDOMAIN, Flag, Problem, Settings, Text
+from settings.base import DNS_SUBDOMAIN, PROJECT_DIR, Flag, Problem, Settings, Text
 
 if TYPE_CHECKING:
     from settings.stack import StackSettings
@@ -81,6 +81,39 @@ class KServeSettings(Settings):
     triton.startupTimeoutSeconds plus 20 minutes for a node and the image); false: return once they are accepted."""
     keda_version: Text = "2.18.3"
     """KEDA Helm chart version (kedacore), installed before KServe: KServe scales InferenceServices with it."""
+    charts: Text | None = None
+    """A directory holding the four charts unpacked as `<chart>-<version>/` (cert-manager, kserve-crd,
+    kserve-resources, keda; relative to the project directory), installed from there instead of pulled from their
+    registries at every `pulumi up`: for clusters without internet access (the embedded stack uses
+    ../shared/charts). Unset: oci://ghcr.io/kserve/charts, charts.jetstack.io and kedacore.github.io/charts."""
+    prometheus_url: Text | None = None
+    """On a cluster other than GKE, where autoscaling reads Triton's metrics: a Prometheus-compatible query endpoint
+    (http(s)://host:port[/path]; KEDA appends /api/v1/query) that scrapes the predictors' `metrics` port with
+    `namespace` and `pod` labels. On GKE: Managed Service for Prometheus, always."""
+
+    @field_validator("prometheus_url")
+    @classmethod
+    def _query_endpoint(cls, url: str | None) -> str | None:
+        if url is not None and not re.fullmatch(r"https?://[^/\s:]+(:\d{1,5})?(/\S*)?", url):
+            raise ValueError(
+                "must be an http(s) URL of a Prometheus query endpoint, e.g. http://prometheus.monitoring:9090"
+            )
+        return url
+
+    def chart_versions(self) -> dict[str, str]:
+        """Each chart the program installs, and the version it pins."""
+        return {
+            "cert-manager": self.cert_manager.version,
+            "kserve-crd": self.version,
+            "kserve-resources": self.version,
+            "keda": self.keda_version,
+        }
+
+    def chart_path(self, chart: str) -> str | None:
+        """The unpacked chart to install from `charts` (absolute), or None to pull it from its registry."""
+        if self.charts is None:
+            return None
+        return str((PROJECT_DIR / self.charts).resolve() / f"{chart}-{self.chart_versions()[chart]}")
 
     @field_validator("keda_version")
     @classmethod
@@ -111,6 +144,41 @@ class KServeSettings(Settings):
 
 
 def stack_problems(stack: StackSettings) -> list[Problem]:
-    if stack.production and stack.on_gke and not stack.kserve.protect_crds:
-        return [Problem("kserve.protectCrds", False, "must be true in a production stack")]
-    return []
+    kserve = stack.kserve
+    problems = []
+    if stack.production and stack.on_gke and not kserve.protect_crds:
+        problems.append(Problem("kserve.protectCrds", False, "must be true in a production stack"))
+    if kserve.charts is not None:
+        problems += chart_problems(kserve)
+    if kserve.prometheus_url is not None and stack.on_gke:
+        problems.append(
+            Problem(
+                "kserve.prometheusUrl",
+                kserve.prometheus_url,
+                "is for clusters other than GKE: a GKE stack reads Triton's metrics from Managed Service for "
+                "Prometheus; remove it",
+            )
+        )
+    return problems
+
+
+def chart_problems(kserve: KServeSettings) -> list[Problem]:
+    """Each chart must be in `charts`, at the version the stack pins (Chart.yaml's `version`)."""
+    directory = (PROJECT_DIR / (kserve.charts or "")).resolve()
+    if not directory.is_dir():
+        return [Problem("kserve.charts", kserve.charts, f"is not a directory ({directory})")]
+    problems = []
+    for chart, version in kserve.chart_versions().items():
+        manifest = directory / f"{chart}-{version}" / "Chart.yaml"
+        written = (
+            re.search(r"^version:\s*['\"]?([^'\"\s]+)", manifest.read_text(), re.M) if manifest.is_file() else None
+        )
+        if written is None:
+            problems.append(
+                Problem("kserve.charts", kserve.charts, f"has no chart {chart}-{version}/ (with its Chart.yaml)")
+            )
+        elif written[1] != version:
+            problems.append(
+                Problem("kserve.charts", kserve.charts, f"{chart}-{version}/Chart.yaml is version {written[1]}")
+            )
+    return problems

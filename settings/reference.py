@@ -92,7 +92,12 @@ def _outline(model: type[BaseModel]) -> str:
 
 
 def pulumi_config() -> dict[str, Any]:
-    """The `config:` block of Pulumi.yaml: every project setting with its type and what it holds."""
+    """The `config:` block of Pulumi.yaml: every project setting with its type and what it holds.
+
+    The CLI requires every declared key that has no `default` ("Stack 'dev' is missing configuration value ..."),
+    and gives the program the default of one a stack leaves out. So only what the program requires (`cluster`) has
+    none; every other key defaults to what leaving it out means: false, an empty list, or an empty map, which the
+    program reads as "not written" (settings.stack.load)."""
     block: dict[str, Any] = {}
     for name, field in StackSettings.model_fields.items():
         if name == "gcp":  # the provider's namespace, declared by pulumi-gcp itself
@@ -100,18 +105,19 @@ def pulumi_config() -> dict[str, Any]:
         nested = _nested(field)
         description = _text(field)
         if nested is None:
-            block[field.alias or name] = {"type": "boolean", "description": description}
+            entry: dict[str, Any] = {"type": "boolean", "description": description, "default": False}
         elif "list" in str(field.annotation):
-            block[field.alias or name] = {
+            entry = {
                 "type": "array",
                 "items": {"type": "object"},
                 "description": f"{description} Each item: {_outline(nested)}.",
+                "default": [],
             }
         else:
-            block[field.alias or name] = {
-                "type": "object",
-                "description": f"{description} Settings: {_outline(nested)}.",
-            }
+            entry = {"type": "object", "description": f"{description} Settings: {_outline(nested)}.", "default": {}}
+        if field.is_required():
+            del entry["default"]
+        block[field.alias or name] = entry
     return block
 
 

@@ -198,9 +198,12 @@ def load() -> StackSettings:
             )
             continue
         try:
-            raw[key] = json.loads(text, parse_constant=_no_constant)
+            value = json.loads(text, parse_constant=_no_constant)
         except ValueError:  # a plain string (`pulumi config set kserve-triton:production yes`): let the schema say
-            raw[key] = text
+            value = text
+        if value == {} and not StackSettings.model_fields[_field_name(key)].is_required():
+            continue  # Pulumi.yaml's default for a setting the stack leaves out (settings.reference.pulumi_config)
+        raw[key] = value
     gcp_config = pulumi.Config("gcp")
     gcp_settings = {key: gcp_config.get(key) for key in GCP_KEYS if gcp_config.get(key) is not None}
     if gcp_settings:

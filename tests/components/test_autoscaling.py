@@ -193,12 +193,15 @@ def test_gke_stacks_get_the_dashboard_built_from_the_autoscalers_query_definitio
 # --- every stack: the objects validate, and KServe would accept them --------------------------------------------
 
 
-# (stack file, minReplicas, maxReplicas): fixed everywhere, scaling where there is Managed Prometheus (GKE).
+# (stack file, minReplicas, maxReplicas): fixed everywhere, scaling where there is a Prometheus (GKE's, or the
+# stack's own kserve.prometheusUrl).
 CASES = [
     (stack_file, replicas)
     for stack_file in STACK_FILES
     for replicas in ((2, 2), (2, 4))
-    if replicas[0] == replicas[1] or "existing" not in deployable_config(stack_file)["kserve-triton:cluster"]
+    if replicas[0] == replicas[1]
+    or "existing" not in deployable_config(stack_file)["kserve-triton:cluster"]
+    or "prometheusUrl" in deployable_config(stack_file).get("kserve-triton:kserve", {})
 ]
 
 
@@ -210,6 +213,8 @@ def test_kserve_accepts_the_autoscaling_and_keda_accepts_what_kserve_makes_of_it
     existing = "existing" in config_["kserve-triton:cluster"]
     for isvc in config_["kserve-triton:inferenceServices"]:
         isvc.update(minReplicas=replicas[0], maxReplicas=replicas[1])
+        if replicas[0] == replicas[1]:
+            isvc.pop("autoscaling", None)  # a fixed count takes no autoscaling (refused: nothing would scale)
     if not existing:
         config_["kserve-triton:gpuNodePool"]["maxNodes"] = 8
     pulumi_mocks.configure(config_)
@@ -312,17 +317,78 @@ def test_autoscaling_that_could_not_work_is_refused_by_name(isvc, setting, phras
     assert phrase in problems[setting]
 
 
-def test_autoscaling_on_an_existing_cluster_is_refused():
-    raw = {
-        "cluster": {"existing": {"context": "kind"}},
-        "inferenceServices": [
-            {"name": "m", "modelFormat": "onnx", "storageUri": "gs://kfserving-examples/m", "gpus": 0, "maxReplicas": 2}
-        ],
-    }
-    assert (
-        "Managed Service for Prometheus, which only a GKE cluster has"
-        in refused(raw)["inferenceServices[0].maxReplicas"]
+ON_OWN_CLUSTER = {
+    "cluster": {"existing": {"context": "kind"}},
+    "inferenceServices": [
+        {"name": "m", "modelFormat": "onnx", "storageUri": "gs://kfserving-examples/m", "gpus": 0, "maxReplicas": 2}
+    ],
+}
+
+
+def test_autoscaling_on_another_cluster_without_a_prometheus_is_refused():
+    problem = refused(ON_OWN_CLUSTER)["inferenceServices[0].maxReplicas"]
+    assert "set kserve.prometheusUrl to yours, or set maxReplicas equal to minReplicas" in problem
+
+
+def own_prometheus(harness, url="http://prometheus.monitoring:9090"):
+    raw = copy.deepcopy(ON_OWN_CLUSTER)
+    harness.configure(
+        {
+            "kserve-triton:cluster": raw["cluster"],
+            "kserve-triton:kserve": {"prometheusUrl": url},
+            "kserve-triton:inferenceServices": raw["inferenceServices"],
+        }
     )
+    harness.run_main(reuse=True)
+    return harness.monitor
+
+
+def test_on_another_cluster_keda_queries_your_prometheus_by_namespace_and_pod(pulumi_mocks):
+    monitor = own_prometheus(pulumi_mocks)
+    (isvc,) = monitor.of_type(ISVC)
+    (metric,) = isvc.inputs["spec"]["predictor"]["autoScaling"]["metrics"]
+    scope = tm.Scope.pods(namespace="models", name="m")
+    assert metric["external"]["metric"] == {
+        "backend": "prometheus",
+        "serverAddress": "http://prometheus.monitoring:9090",
+        "query": tm.QUEUE_TIME.promql(scope, "1m"),
+    }
+    assert 'pod=~"m-predictor-[a-z0-9]+-[a-z0-9]+"' in metric["external"]["metric"]["query"]
+    assert "cluster=" not in metric["external"]["metric"]["query"]
+    assert "authenticationRef" not in metric["external"], "no GCP identity to authenticate with"
+    assert monitor.of_type(TRIGGER_AUTH) == [] and monitor.of_type(POD_MONITORING) == []
+    assert validation_errors(isvc.inputs) == []
+
+
+def test_your_prometheus_namespace_may_scrape_the_metrics_port_once_labelled(pulumi_mocks):
+    monitor = own_prometheus(pulumi_mocks)
+    policies = {
+        n.inputs["metadata"]["name"]: n.inputs["spec"]
+        for n in monitor.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    }
+    assert policies["predictors-allow-metrics-scrapers"]["ingress"] == [
+        {
+            "from": [{"namespaceSelector": {"matchLabels": {"kserve-triton/metrics-scraper": "true"}}}],
+            "ports": [{"protocol": "TCP", "port": 8002}],
+        }
+    ]
+    assert "predictors-allow-gmp-scrape" not in policies
+
+
+@pytest.mark.parametrize(
+    ("kserve", "phrase"),
+    [
+        ({"prometheusUrl": "prometheus:9090"}, "must be an http(s) URL of a Prometheus query endpoint"),
+        ({"prometheusUrl": "ftp://p:9090"}, "must be an http(s) URL of a Prometheus query endpoint"),
+    ],
+)
+def test_a_prometheus_url_that_is_not_one_is_refused(kserve, phrase):
+    assert phrase in refused({**ON_OWN_CLUSTER, "kserve": kserve})["kserve.prometheusUrl"]
+
+
+def test_a_gke_stack_reads_managed_prometheus_not_a_url():
+    problem = refused({**with_isvc(), "kserve": {"prometheusUrl": "http://p:9090"}})["kserve.prometheusUrl"]
+    assert "Managed Service for Prometheus; remove it" in problem
 
 
 def test_a_triton_image_without_latency_summaries_is_refused():

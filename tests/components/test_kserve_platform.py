@@ -9,6 +9,7 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from components.kserve_platform import CERT_MANAGER_IMAGES, KSERVE_IMAGES, KServePlatform
+from settings import ConfigError
 from tests.support.chart_values import reference_values, unknown_keys
 from tests.support.platform import HUB, MIRRORS, QUAY, RELEASE, SYSTEM, platform_args
 from tests.support.schemas import builtin_errors
@@ -332,3 +333,71 @@ def test_every_production_values_key_exists_in_the_charts(pulumi_mocks, cert_man
     kserve = monitor.one(RELEASE, "kserve-resources").inputs["values"]
     assert unknown_keys(cert_manager, reference_values(SHARED, "cert-manager", cert_manager_version)) == []
     assert unknown_keys(kserve, reference_values(SHARED, "kserve-resources", "v0.20.0")) == []
+
+
+# --- charts from a directory (kserve.charts) ----------------------------------------------------------------------
+
+
+def charts_directory(tmp_path, **versions):
+    """A directory of unpacked charts, each a Chart.yaml naming its version."""
+    wanted = {"cert-manager": "v1.21.1", "kserve-crd": "v0.20.0", "kserve-resources": "v0.20.0", "keda": "2.18.3"}
+    for chart, version in {**wanted, **versions}.items():
+        directory = tmp_path / f"{chart}-{wanted[chart]}"
+        directory.mkdir()
+        (directory / "Chart.yaml").write_text(f"apiVersion: v2\nname: {chart}\nversion: {version}\n")
+    return tmp_path
+
+
+def local_stack(charts) -> dict:
+    return {
+        "kserve-triton:cluster": {"existing": {"context": "kind"}},
+        "kserve-triton:kserve": {"charts": str(charts)},
+        "kserve-triton:inferenceServices": [
+            {"name": "m", "modelFormat": "onnx", "storageUri": "gs://kfserving-examples/m", "gpus": 0}
+        ],
+    }
+
+
+def test_every_release_installs_from_the_charts_directory_without_pulling(pulumi_mocks, tmp_path):
+    charts = charts_directory(tmp_path)
+    pulumi_mocks.configure(local_stack(charts))
+    pulumi_mocks.run_main()
+    releases = {n.inputs["name"]: n.inputs for n in pulumi_mocks.monitor.of_type(RELEASE)}
+    assert {name: (r["chart"], r["version"]) for name, r in releases.items()} == {
+        "cert-manager": (str(charts / "cert-manager-v1.21.1"), "v1.21.1"),
+        "kserve-crd": (str(charts / "kserve-crd-v0.20.0"), "v0.20.0"),
+        "kserve-resources": (str(charts / "kserve-resources-v0.20.0"), "v0.20.0"),
+        "keda": (str(charts / "keda-2.18.3"), "2.18.3"),
+    }
+    assert all("repositoryOpts" not in r for r in releases.values())
+
+
+def test_without_a_charts_directory_the_charts_come_from_their_registries(pulumi_mocks, dev_config):
+    pulumi_mocks.configure(dev_config)
+    pulumi_mocks.run_main(reuse=True)
+    releases = {n.inputs["name"]: n.inputs for n in pulumi_mocks.monitor.of_type(RELEASE)}
+    assert releases["kserve-crd"]["chart"] == "oci://ghcr.io/kserve/charts/kserve-crd"
+    assert releases["cert-manager"]["repositoryOpts"] == {"repo": "https://charts.jetstack.io"}
+    assert releases["keda"]["repositoryOpts"] == {"repo": "https://kedacore.github.io/charts"}
+
+
+def test_a_charts_directory_missing_a_chart_or_holding_another_version_is_refused(pulumi_mocks, tmp_path):
+    charts = charts_directory(tmp_path, keda="2.18.2")
+    (charts / "kserve-crd-v0.20.0" / "Chart.yaml").unlink()
+    pulumi_mocks.configure(local_stack(charts))
+    with pytest.raises(ConfigError) as refused:
+        pulumi_mocks.run_main()
+    problems = [str(p) for p in refused.value.problems]
+    assert (
+        f"kserve.charts: '{charts}' is not allowed: has no chart kserve-crd-v0.20.0/ (with its Chart.yaml)" in problems
+    )
+    assert f"kserve.charts: '{charts}' is not allowed: keda-2.18.3/Chart.yaml is version 2.18.2" in problems
+    assert pulumi_mocks.monitor.nodes == {}, "a refused config must not register any resource"
+
+
+def test_a_charts_directory_that_does_not_exist_is_refused(pulumi_mocks, tmp_path):
+    pulumi_mocks.configure(local_stack(tmp_path / "nowhere"))
+    with pytest.raises(ConfigError) as refused:
+        pulumi_mocks.run_main()
+    assert f"is not a directory ({tmp_path / 'nowhere'})" in str(refused.value)
+    assert pulumi_mocks.monitor.nodes == {}

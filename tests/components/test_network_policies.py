@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from components.inference_services import predictor_labels
-from components.model_namespace import GOOGLE_FRONT_ENDS, MODEL_CLIENT_LABEL
+from components.model_namespace import GOOGLE_FRONT_ENDS, METRICS_SCRAPER_LABEL, MODEL_CLIENT_LABEL
 from kserve_triton.offline import OfflineRun
 from tests.support.schemas import builtin_errors
 from tests.support.stacks import PROJECT_OVERRIDE, ROOT, deployable_config
@@ -34,6 +34,7 @@ SCENARIOS = {
     "dev": ("dev", None),
     "prod": ("prod", None),
     "local": ("local", None),
+    "embedded": ("embedded", None),
     "shared-gpu": ("shared-gpu", None),
     "dev-gce-ingress": _with_ingress("dev", "gce"),
     "dev-nginx-ingress": _with_ingress("dev", "nginx"),
@@ -84,7 +85,8 @@ COLLECTOR = {"app.kubernetes.io/name": "collector"}
 
 # (what, source, port, admitted on: the scenarios where it must be let in; everywhere else it must be refused)
 ALL = set(SCENARIOS)
-GKE = ALL - {"local"}
+GKE = ALL - {"local", "embedded"}
+SCRAPER_NS = {METRICS_SCRAPER_LABEL: "true"}
 FLOWS: list[tuple[str, Any, int, set[str]]] = [
     ("a pod of the same namespace, http", lambda ns: pod_in(ns), HTTP, ALL),
     ("a pod of the same namespace, metrics", lambda ns: pod_in(ns), METRICS, ALL),
@@ -106,6 +108,14 @@ FLOWS: list[tuple[str, Any, int, set[str]]] = [
         set(),
     ),
     ("GMP's collector, metrics", lambda ns: pod_in("gmp-system", COLLECTOR), METRICS, GKE),
+    # With a Prometheus of your own (kserve.prometheusUrl): its namespace, once labelled, on the metrics port only.
+    (
+        "a pod of a metrics-scraper namespace, metrics",
+        lambda ns: pod_in("mon", namespace_labels=SCRAPER_NS),
+        METRICS,
+        {"embedded"},
+    ),
+    ("a pod of a metrics-scraper namespace, http", lambda ns: pod_in("mon", namespace_labels=SCRAPER_NS), HTTP, set()),
     ("GMP's collector, http", lambda ns: pod_in("gmp-system", COLLECTOR), HTTP, set()),
     ("another pod of gmp-system, metrics", lambda ns: pod_in("gmp-system", {"app": "rule-evaluator"}), METRICS, set()),
     ("a pod labelled like the collector elsewhere, metrics", lambda ns: pod_in("team-x", COLLECTOR), METRICS, set()),

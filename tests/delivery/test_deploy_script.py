@@ -116,7 +116,7 @@ def test_refuses_a_pulumi_cli_too_old_for_structured_settings(project):
 def test_refuses_an_unknown_stack_and_names_the_known_ones(project):
     result = deploy(project, "staging", PULUMI_CONFIG_PASSPHRASE="x")
     assert result.returncode == 2
-    assert "stacks here: dev local prod" in result.stderr
+    assert "stacks here: dev embedded local prod shared-gpu" in result.stderr
     assert calls(project) == []
 
 

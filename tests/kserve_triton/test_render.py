@@ -117,7 +117,9 @@ def test_command_line_renders_into_the_output_directory(tmp_path, capsys):
     assert main(["render", "--stack", "local", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "local" / "graph.md").is_file()
     assert main(["render", "--stack", "staging"]) == 1
-    expected = "Pulumi.staging.yaml: no such stack file (stacks of this project: dev, local, prod, shared-gpu)"
+    expected = (
+        "Pulumi.staging.yaml: no such stack file (stacks of this project: dev, embedded, local, prod, shared-gpu)"
+    )
     assert expected in capsys.readouterr().err
 
 

@@ -23,6 +23,7 @@ def test_every_stack_of_the_project_is_valid_once_it_has_a_project(capsys):
     out, err = capsys.readouterr()
     assert out.splitlines() == [
         "Pulumi.dev.yaml: valid",
+        "Pulumi.embedded.yaml: valid",
         "Pulumi.local.yaml: valid",
         "Pulumi.prod.yaml: valid",
         "Pulumi.shared-gpu.yaml: valid",
@@ -84,7 +85,7 @@ def test_every_given_stack_is_checked_even_when_one_fails(tmp_path, capsys):
 def test_an_unknown_stack_name_lists_the_stacks_there_are(capsys):
     assert main(["validate", "--stack", "staging"]) == 1
     assert (
-        "Pulumi.staging.yaml: no such stack file (stacks of this project: dev, local, prod, shared-gpu)"
+        "Pulumi.staging.yaml: no such stack file (stacks of this project: dev, embedded, local, prod, shared-gpu)"
         in capsys.readouterr().err
     )
 

@@ -7,6 +7,7 @@ import re
 import pytest
 import yaml
 
+from kserve_triton.offline import OfflineRun
 from settings import reference
 from settings.stack import PROJECT_KEYS
 from tests.support.stacks import ROOT
@@ -161,3 +162,33 @@ def test_the_layout_table_lists_every_stack_file():
     layout = readme[readme.index("| Path | What |") :].split("\n\n")[0]
     listed = set(re.findall(r"`(Pulumi\.[\w-]+\.yaml)`", layout))
     assert listed == {path.name for path in ROOT.glob("Pulumi.*.yaml")}
+
+
+def test_the_cli_requires_only_what_the_program_requires():
+    """The Pulumi CLI refuses a stack that leaves out a declared key without a default ("Stack 'dev' is missing
+    configuration value ..."): every setting but `cluster` declares what leaving it out means."""
+    block = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    assert {key for key, entry in block.items() if "default" not in entry} == {"cluster"}
+    assert {key: entry["default"] for key, entry in block.items() if "default" in entry} == {
+        "production": False,
+        "gpuNodePool": {},
+        "kserve": {},
+        "triton": {},
+        "imageCache": {},
+        "modelStorage": {},
+        "inferenceServices": [],
+    }
+
+
+def test_the_clis_defaults_mean_what_leaving_the_settings_out_means(pulumi_mocks):
+    """What the CLI gives the program for the keys a stack leaves out is read as not written."""
+    block = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    local = {"kserve-triton:cluster": {"existing": {"context": "kind"}}}
+    defaults = {f"kserve-triton:{key}": entry["default"] for key, entry in block.items() if "default" in entry}
+    pulumi_mocks.configure({**defaults, **local})
+    pulumi_mocks.run_main()
+    with_defaults = sorted(n.name for n in pulumi_mocks.monitor.nodes.values())
+    without = OfflineRun()
+    without.configure(local)
+    without.run_main()
+    assert with_defaults == sorted(n.name for n in without.monitor.nodes.values())
