@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="build the named parts (all when none is named), skipping built ones")
     build.add_argument("names", nargs="*")
+    build.add_argument("--jobs", type=int, default=2, help="parts built at once (default: 2)")
     status = sub.add_parser("status", help="show where each part is and whether it is built")
     status.add_argument("names", nargs="*")
     args = parser.parse_args(argv)
@@ -150,15 +152,34 @@ def main(argv: list[str] | None = None) -> int:
         for part in parts(args.names):
             print(f"{part.name:16} {part.version:12} {'built' if part.built(go) else 'missing':8} {part.bin_dir(go)}")
         return 0
-    total = 0.0
+    wanted = [part for part in parts(args.names) if not part.built(go)]
     for part in parts(args.names):
-        if part.built(go):
+        if part not in wanted:
             print(f"{part.name} {part.version}: already built ({part.bin_dir(go)})", file=sys.stderr)
-            continue
-        seconds = part.build(go)
-        total += seconds
-        print(f"{part.name} {part.version}: built in {seconds:.0f} s", file=sys.stderr)
-    print(f"parts built in {total:.0f} s", file=sys.stderr)
+    started = time.monotonic()
+    failed = []
+
+    def build_one(part: Part) -> None:
+        log_path = cache_root() / f"{part.name}-{part.version}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "w") as log:
+            try:
+                seconds = part.build(go, log=log)
+            except subprocess.CalledProcessError:
+                failed.append(part.name)
+                log.flush()
+                tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-30:])
+                print(f"{part.name} {part.version}: build FAILED (log {log_path}):\n{tail}", file=sys.stderr)
+                return
+        print(f"{part.name} {part.version}: built in {seconds:.0f} s (log {log_path})", file=sys.stderr, flush=True)
+
+    # Two at a time: one part's downloads and single-threaded links overlap another's compiles.
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        list(pool.map(build_one, wanted))
+    if failed:
+        print(f"parts that failed to build: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    print(f"parts built in {time.monotonic() - started:.0f} s", file=sys.stderr)
     return 0
 
 

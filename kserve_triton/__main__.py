@@ -5,6 +5,7 @@ python -m kserve_triton render [--stack NAME | FILE ...] [--out rendered/] [--co
 python -m kserve_triton smoke-test --url http://127.0.0.1:8080 [--model NAME] [--request FILE] [--json]
 python -m kserve_triton smoke-test --isvc torchscript-cifar10 --namespace models [--context CTX]
 python -m kserve_triton cold-start --isvc torchscript-cifar10 [--namespace models] [--context CTX] [--json]
+python -m kserve_triton cluster up|deploy|destroy|status|down [--dir D] [--stack embedded] [--deploy]
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from kserve_triton import cold_start  # stdlib only, like the smoke test
+from kserve_triton import cluster, cold_start  # stdlib only at import, like the smoke test
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -132,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     smoke.add_argument("--json", action="store_true", help="print the report as JSON")
 
     cold_start.add_parser(commands)
+    cluster.add_parser(commands)
 
     args = parser.parse_args(argv)
     if args.command == "validate":
@@ -140,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         return _render(args, render)
     if args.command == "cold-start":
         return cold_start.run_command(args)
+    if args.command == "cluster":
+        return cluster.run(args)
     return _smoke_test(args, smoke)
 
 

@@ -5,7 +5,8 @@ Floors, lowest first; a package imports only from floors below its own:
   catalog     facts about the world, with their sources
   settings    the stack's settings, defaults and checks
   components  one ComponentResource per concept
-  tools       the program (`__main__.py`), `kserve_triton`, `embedded`, the policy pack (`policy`)
+  tools       the program (`__main__.py`), `embedded`, the policy pack (`policy`)
+  commands    `kserve_triton`, the command line over all of them
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ FLOORS: dict[str, int] = {
     "settings": 1,
     "components": 2,
     "__main__": 3,
-    "kserve_triton": 3,
     "embedded": 3,
+    "kserve_triton": 4,
     "kserve_triton_policies": 3,
 }
 PACKAGE_DIRS = ("catalog", "settings", "components", "kserve_triton", "embedded")
