@@ -14,16 +14,9 @@ from catalog import triton_metrics as tm
 from catalog.gcp import GpuShare
 from catalog.gpu_placement import GpuPlacement
 from components.kserve_types import (
-    AuthenticationRef,
-    AutoScalingSpec,
     DeploymentStrategy,
-    ExternalMetrics,
-    ExternalMetricSource,
-    ExtMetricAuthentication,
     InferenceService,
     InferenceServiceSpec,
-    MetricsSpec,
-    MetricTarget,
     ModelFormat,
     ModelSpec,
     PredictorSpec,
@@ -40,10 +33,15 @@ from components.model_volumes import (
     model_volume,
 )
 from components.observability_types import (
+    AuthenticationRef,
     LabelSelector,
     PodIdentity,
     PodMonitoring,
     PodMonitoringSpec,
+    ScaledObject,
+    ScaledObjectSpec,
+    ScaleTargetRef,
+    ScaleTrigger,
     ScrapeEndpoint,
     TriggerAuthentication,
     TriggerAuthenticationSpec,
@@ -70,8 +68,7 @@ if TYPE_CHECKING:
 # Namespaces every cluster already has.
 EXISTING_NAMESPACES = {"default"}
 
-# KEDA's per-namespace credentials (KServe passes only a TriggerAuthentication's name, resolved in the
-# InferenceService's namespace: notes/autoscaling-observability.md §1.5).
+# KEDA's per-namespace credentials (a ScaledObject names a TriggerAuthentication of its own namespace).
 TRIGGER_AUTHENTICATION = "gmp-workload-identity"
 POD_MONITORING = "triton"
 SCRAPE_INTERVAL = "15s"
@@ -280,8 +277,18 @@ def quantity(value: float) -> str:
     return text or "0"
 
 
-def autoscaling(args: InferenceServicesArgs, service: InferenceServiceArgs) -> AutoScalingSpec | None:
-    """KServe's KEDA spec: one External Prometheus metric whose query totals the service's replicas."""
+POLLING_SECONDS = 15
+"""How often KEDA asks Prometheus (its default is 30 s)."""
+
+
+def scaled_object(args: InferenceServicesArgs, service: InferenceServiceArgs) -> ScaledObjectSpec | None:
+    """KEDA's ScaledObject for the predictor Deployment: one Prometheus trigger whose query totals the service's
+    replicas; KEDA aims at ceil(total / threshold) replicas (AverageValue).
+
+    The program declares it, and the InferenceService is of KServe's `external` class (KServe then neither makes
+    an autoscaler nor sets the Deployment's replicas after creating it). KServe v0.20 makes one itself for its
+    `keda` class, but never deletes it when the class changes: a ScaledObject left behind would keep its HPA scaling
+    the Deployment KServe then pins to minReplicas. Declared here, it goes when autoscaling goes."""
     if service.scaling is None:
         return None
     authentication = None
@@ -290,35 +297,35 @@ def autoscaling(args: InferenceServicesArgs, service: InferenceServiceArgs) -> A
             cluster=args.prometheus.cluster_name, namespace=service.namespace, name=service.name
         )
         address = gmp_query_address(args.prometheus.project)
-        authentication = ExtMetricAuthentication(authentication_ref=AuthenticationRef(name=TRIGGER_AUTHENTICATION))
+        authentication = AuthenticationRef(name=TRIGGER_AUTHENTICATION)
     else:  # the user's own Prometheus; the settings refuse scaling without one off GKE
         assert args.prometheus_url is not None
         scope = tm.Scope.pods(namespace=service.namespace, name=service.name)
         address = args.prometheus_url
-    return AutoScalingSpec(
-        metrics=[
-            MetricsSpec(
-                type="External",
-                external=ExternalMetricSource(
-                    metric=ExternalMetrics(
-                        backend="prometheus",
-                        server_address=address,
-                        query=service.scaling.signal.promql(scope, tm.AUTOSCALING_WINDOW),
-                    ),
-                    # KServe copies value into KEDA's threshold; KEDA divides the total by it (AverageValue).
-                    target=MetricTarget(type="Value", value=quantity(service.scaling.threshold)),
-                    authentication_ref=authentication,
-                ),
+    return ScaledObjectSpec(
+        scale_target_ref=ScaleTargetRef(name=f"{service.name}-predictor"),
+        min_replica_count=service.min_replicas,
+        max_replica_count=service.max_replicas,
+        polling_interval=POLLING_SECONDS,
+        triggers=[
+            ScaleTrigger(
+                type="prometheus",
+                metadata={
+                    "serverAddress": address,
+                    "query": service.scaling.signal.promql(scope, tm.AUTOSCALING_WINDOW),
+                    "threshold": quantity(service.scaling.threshold),
+                },
+                authentication_ref=authentication,
             )
-        ]
+        ],
     )
 
 
 def annotations(args: InferenceServicesArgs, service: InferenceServiceArgs) -> dict[str, str]:
     found = {
         "serving.kserve.io/deploymentMode": args.deployment_mode,
-        # keda: KServe creates a ScaledObject from spec.predictor.autoScaling; none: no HPA, replicas = minReplicas.
-        "serving.kserve.io/autoscalerClass": "keda" if service.scaling else "none",
+        # external: the program's ScaledObject scales the Deployment; none: no autoscaler, replicas = minReplicas.
+        "serving.kserve.io/autoscalerClass": "external" if service.scaling else "none",
     }
     if args.wait_for_ready:
         found["pulumi.com/waitFor"] = "condition=Ready"
@@ -358,7 +365,6 @@ def predictor(args: InferenceServicesArgs, service: InferenceServiceArgs) -> Pre
     spare = args.gpu_capacity - sum(s.min_replicas * s.gpus for s in args.services)
     return PredictorSpec(
         annotations=model_annotations(args, service),
-        auto_scaling=autoscaling(args, service),
         min_replicas=service.min_replicas,
         max_replicas=service.max_replicas,
         service_account_name=MODEL_READER_KSA,
@@ -513,28 +519,37 @@ class InferenceServices(pulumi.ComponentResource):
                 spec=disruption_budget(service.name),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[labelled[service.namespace]]),
             )
-            self.services.append(
-                InferenceService(
-                    f"{name}-{service.namespace}-{service.name}",
-                    name=service.name,
-                    namespace=namespaces[service.namespace],
-                    annotations=annotations(args, service),
-                    labels=labels,
-                    spec=InferenceServiceSpec(predictor=predictor(args, service)),
-                    opts=pulumi.ResourceOptions(
-                        parent=self,
-                        depends_on=[
-                            *args.depends_on,
-                            *(args.grants_for(service.namespace, service.bucket) if args.grants_for else []),
-                            accounts[service.namespace],
-                            *per_namespace[service.namespace],
-                            *volume,
-                            *args.capacity,
-                        ],
-                        custom_timeouts=timeouts if args.wait_for_ready else None,
-                    ),
-                )
+            isvc = InferenceService(
+                f"{name}-{service.namespace}-{service.name}",
+                name=service.name,
+                namespace=namespaces[service.namespace],
+                annotations=annotations(args, service),
+                labels=labels,
+                spec=InferenceServiceSpec(predictor=predictor(args, service)),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[
+                        *args.depends_on,
+                        *(args.grants_for(service.namespace, service.bucket) if args.grants_for else []),
+                        accounts[service.namespace],
+                        *per_namespace[service.namespace],
+                        *volume,
+                        *args.capacity,
+                    ],
+                    custom_timeouts=timeouts if args.wait_for_ready else None,
+                ),
             )
+            self.services.append(isvc)
+            scaling = scaled_object(args, service)
+            if scaling is not None:
+                # After the InferenceService (whose Deployment it scales), so deleted before it.
+                ScaledObject(
+                    f"{name}-{service.namespace}-{service.name}-scaling",
+                    name=f"{service.name}-predictor",
+                    namespace=namespaces[service.namespace],
+                    spec=scaling,
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[isvc, *per_namespace[service.namespace]]),
+                )
 
         self.urls = pulumi.Output.from_input({f"{s.namespace}/{s.name}": predictor_url(s) for s in args.services})
         self.register_outputs({"urls": self.urls})

@@ -41,6 +41,7 @@ class EgressProxy:
         self._thread: threading.Thread | None = None
         self._server: asyncio.AbstractServer | None = None
         self._ready = threading.Event()
+        self._open: set[asyncio.StreamWriter] = set()
 
     def start(self) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -51,12 +52,20 @@ class EgressProxy:
             raise RuntimeError(f"the egress proxy did not start on {self.socket_path}")
 
     def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._loop is not None and self._loop.is_running():
+            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
         if self._thread is not None:
             self._thread.join(5)
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()
+
+    async def _shutdown(self) -> None:
+        """Stop accepting, close every spliced connection, then stop the loop."""
+        if self._server is not None:
+            self._server.close()
+        for writer in list(self._open):
+            await _close(writer)
+        asyncio.get_running_loop().call_soon(asyncio.get_running_loop().stop)
 
     def _run(self) -> None:
         self._loop = asyncio.new_event_loop()
@@ -97,7 +106,11 @@ class EgressProxy:
         self.connected.append(f"{target[0]}:{target[1]} -> 127.0.0.1:{port}")
         writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
         await writer.drain()
-        await asyncio.gather(_pipe(reader, upstream_writer), _pipe(upstream_reader, writer))
+        self._open |= {writer, upstream_writer}
+        try:
+            await asyncio.gather(_pipe(reader, upstream_writer), _pipe(upstream_reader, writer))
+        finally:
+            self._open -= {writer, upstream_writer}
 
 
 def _connect_target(line: str) -> tuple[str, int] | None:

@@ -14,12 +14,13 @@ from components.dashboard import dashboard
 from settings import stack as config
 from tests.support.schemas import crd_errors
 from tests.support.stacks import ROOT, STACK_FILES, TEST_PROJECT, deployable_config, shared_dir, shared_missing
-from tests.upstream.kserve_autoscaling import scaled_object, validation_errors
+from tests.upstream.kserve_autoscaling import validation_errors
 
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 TRIGGER_AUTH = "kubernetes:keda.sh/v1alpha1:TriggerAuthentication"
 POD_MONITORING = "kubernetes:monitoring.googleapis.com/v1:PodMonitoring"
 RELEASE = "kubernetes:helm.sh/v3:Release"
+SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
 SHARED = shared_dir()
 GMP = f"https://monitoring.googleapis.com/v1/projects/{TEST_PROJECT}/location/global/prometheus"
 
@@ -38,35 +39,54 @@ def predictor_of(monitor, name="torchscript-cifar10"):
     return node
 
 
+def scaled_objects(monitor) -> dict[str, dict]:
+    return {n.inputs["metadata"]["name"]: n for n in monitor.of_type(SCALED_OBJECT)}
+
+
 def test_a_fixed_replica_count_has_no_autoscaler(pulumi_mocks, dev_config):
-    isvc = predictor_of(deploy(pulumi_mocks, dev_config, minReplicas=1, maxReplicas=1))
+    monitor = deploy(pulumi_mocks, dev_config, minReplicas=1, maxReplicas=1)
+    isvc = predictor_of(monitor)
     assert isvc.inputs["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] == "none"
     assert "autoScaling" not in isvc.inputs["spec"]["predictor"]
-    assert scaled_object(isvc.inputs) is None
+    assert scaled_objects(monitor) == {}
 
 
-def test_by_default_replicas_scale_on_tritons_queue_time_through_keda(pulumi_mocks, dev_config):
+def test_by_default_replicas_scale_on_tritons_queue_time_through_the_programs_own_scaled_object(
+    pulumi_mocks, dev_config
+):
     monitor = deploy(pulumi_mocks, dev_config, minReplicas=1, maxReplicas=3)
     isvc = predictor_of(monitor)
-    assert isvc.inputs["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] == "keda"
+    # external: KServe makes no autoscaler and leaves the Deployment's replicas to KEDA; none would pin them.
+    assert isvc.inputs["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] == "external"
     predictor = isvc.inputs["spec"]["predictor"]
     assert (predictor["minReplicas"], predictor["maxReplicas"]) == (1, 3)
-    (metric,) = predictor["autoScaling"]["metrics"]
+    assert "autoScaling" not in predictor, "KServe would make a ScaledObject it never deletes"
+    node = scaled_objects(monitor)["torchscript-cifar10-predictor"]
     scope = tm.Scope.inference_service(cluster="kserve-triton-dev", namespace="models", name="torchscript-cifar10")
-    assert metric == {
-        "type": "External",
-        "external": {
-            "metric": {
-                "backend": "prometheus",
-                "serverAddress": GMP,
-                "query": tm.QUEUE_TIME.promql(scope, "1m"),
-            },
-            # 50 ms of queue time per request per replica, in the query's µs.
-            "target": {"type": "Value", "value": "50000"},
-            "authenticationRef": {"authenticationRef": {"name": "gmp-workload-identity"}},
-        },
+    assert node.inputs["metadata"] == {"name": "torchscript-cifar10-predictor", "namespace": "models"}
+    assert node.inputs["spec"] == {
+        "scaleTargetRef": {"name": "torchscript-cifar10-predictor", "apiVersion": "apps/v1", "kind": "Deployment"},
+        "minReplicaCount": 1,
+        "maxReplicaCount": 3,
+        "pollingInterval": 15,
+        "triggers": [
+            {
+                "type": "prometheus",
+                "metadata": {
+                    "serverAddress": GMP,
+                    "query": tm.QUEUE_TIME.promql(scope, "1m"),
+                    # 50 ms of queue time per request per replica, in the query's µs.
+                    "threshold": "50000",
+                },
+                "authenticationRef": {"name": "gmp-workload-identity"},
+            }
+        ],
     }
-    assert 'top_level_controller_name="torchscript-cifar10-predictor"' in metric["external"]["metric"]["query"]
+    assert (
+        'top_level_controller_name="torchscript-cifar10-predictor"'
+        in node.inputs["spec"]["triggers"][0]["metadata"]["query"]
+    )
+    assert monitor.depends_on(node, isvc), "made after (so deleted before) the InferenceService it scales"
 
 
 @pytest.mark.parametrize(
@@ -83,13 +103,11 @@ def test_each_signal_and_target_reaches_keda_as_a_per_replica_threshold(
 ):
     if gpus > 1:
         dev_config["kserve-triton:gpuNodePool"].update(machineType="g2-standard-24", acceleratorCount=2)
-    isvc = predictor_of(
-        deploy(pulumi_mocks, dev_config, minReplicas=1, maxReplicas=2, gpus=gpus, autoscaling=autoscaling)
-    )
-    (metric,) = isvc.inputs["spec"]["predictor"]["autoScaling"]["metrics"]
+    monitor = deploy(pulumi_mocks, dev_config, minReplicas=1, maxReplicas=2, gpus=gpus, autoscaling=autoscaling)
+    (trigger,) = scaled_objects(monitor)["torchscript-cifar10-predictor"].inputs["spec"]["triggers"]
     scope = tm.Scope.inference_service(cluster="kserve-triton-dev", namespace="models", name="torchscript-cifar10")
-    assert metric["external"]["metric"]["query"] == query.promql(scope, "1m")
-    assert metric["external"]["target"] == {"type": "Value", "value": threshold}
+    assert trigger["metadata"]["query"] == query.promql(scope, "1m")
+    assert trigger["metadata"]["threshold"] == threshold
 
 
 def test_keda_authenticates_with_workload_identity_from_each_scaled_namespace(pulumi_mocks, dev_config):
@@ -97,7 +115,7 @@ def test_keda_authenticates_with_workload_identity_from_each_scaled_namespace(pu
     (auth,) = monitor.of_type(TRIGGER_AUTH)
     assert auth.inputs["metadata"] == {"name": "gmp-workload-identity", "namespace": "models"}
     assert auth.inputs["spec"] == {"podIdentity": {"provider": "gcp"}}
-    assert monitor.depends_on(predictor_of(monitor), auth)
+    assert monitor.depends_on(scaled_objects(monitor)["torchscript-cifar10-predictor"], auth)
     assert monitor.depends_on(auth, monitor.one(RELEASE, "keda")), "its CRD comes with KEDA"
 
 
@@ -206,7 +224,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("stack_file", "replicas"), CASES, ids=[f"{f.name}-{r[0]}-{r[1]}" for f, r in CASES])
-def test_kserve_accepts_the_autoscaling_and_keda_accepts_what_kserve_makes_of_it(pulumi_mocks, stack_file, replicas):
+def test_kserve_accepts_the_inference_services_and_keda_the_scaled_objects(pulumi_mocks, stack_file, replicas):
     if SHARED is None:
         pytest.skip(shared_missing("KServe and KEDA CRDs"))
     config_ = deployable_config(stack_file)
@@ -219,16 +237,17 @@ def test_kserve_accepts_the_autoscaling_and_keda_accepts_what_kserve_makes_of_it
         config_["kserve-triton:gpuNodePool"]["maxNodes"] = 8
     pulumi_mocks.configure(config_)
     pulumi_mocks.run_main(reuse=True)
-    for node in pulumi_mocks.monitor.of_type(ISVC):
+    services = pulumi_mocks.monitor.of_type(ISVC)
+    scaling = scaled_objects(pulumi_mocks.monitor)
+    for node in services:
         assert validation_errors(node.inputs) == [], node.name
         assert crd_errors(SHARED, node.inputs) == [], node.name
-        made = scaled_object(node.inputs)
+        made = scaling.get(f"{node.inputs['metadata']['name']}-predictor")
         if replicas[0] == replicas[1]:
             assert made is None
         else:
-            assert crd_errors(SHARED, made) == [], node.name
-            assert (made["spec"]["minReplicaCount"], made["spec"]["maxReplicaCount"]) == replicas
-    for kind in (TRIGGER_AUTH, POD_MONITORING):
+            assert (made.inputs["spec"]["minReplicaCount"], made.inputs["spec"]["maxReplicaCount"]) == replicas
+    for kind in (TRIGGER_AUTH, POD_MONITORING, SCALED_OBJECT):
         for node in pulumi_mocks.monitor.of_type(kind):
             assert crd_errors(SHARED, node.inputs) == [], node.name
 
@@ -346,16 +365,16 @@ def own_prometheus(harness, url="http://prometheus.monitoring:9090"):
 def test_on_another_cluster_keda_queries_your_prometheus_by_namespace_and_pod(pulumi_mocks):
     monitor = own_prometheus(pulumi_mocks)
     (isvc,) = monitor.of_type(ISVC)
-    (metric,) = isvc.inputs["spec"]["predictor"]["autoScaling"]["metrics"]
+    (trigger,) = scaled_objects(monitor)["m-predictor"].inputs["spec"]["triggers"]
     scope = tm.Scope.pods(namespace="models", name="m")
-    assert metric["external"]["metric"] == {
-        "backend": "prometheus",
+    assert trigger["metadata"] == {
         "serverAddress": "http://prometheus.monitoring:9090",
         "query": tm.QUEUE_TIME.promql(scope, "1m"),
+        "threshold": "50000",
     }
-    assert 'pod=~"m-predictor-[a-z0-9]+-[a-z0-9]+"' in metric["external"]["metric"]["query"]
-    assert "cluster=" not in metric["external"]["metric"]["query"]
-    assert "authenticationRef" not in metric["external"], "no GCP identity to authenticate with"
+    assert 'pod=~"m-predictor-[a-z0-9]+-[a-z0-9]+"' in trigger["metadata"]["query"]
+    assert "cluster=" not in trigger["metadata"]["query"]
+    assert "authenticationRef" not in trigger, "no GCP identity to authenticate with"
     assert monitor.of_type(TRIGGER_AUTH) == [] and monitor.of_type(POD_MONITORING) == []
     assert validation_errors(isvc.inputs) == []
 

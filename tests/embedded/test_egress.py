@@ -20,6 +20,7 @@ class Echo(socketserver.BaseRequestHandler):
 @pytest.fixture
 def echo_port():
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Echo)
+    server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server.server_address[1]
     server.shutdown()
@@ -47,6 +48,14 @@ def connect(proxy: EgressProxy, request: bytes) -> tuple[bytes, socket.socket]:
             break
         reply += chunk
     return reply, client
+
+
+def test_stopping_the_proxy_closes_the_connections_it_spliced(proxy):
+    reply, client = connect(proxy, b"CONNECT 10.0.0.17:443 HTTP/1.1\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 200")
+    proxy.stop()
+    assert client.recv(100) == b"", "the client sees the connection closed"
+    client.close()
 
 
 def test_a_routed_cluster_ip_is_spliced_to_its_local_process(proxy):

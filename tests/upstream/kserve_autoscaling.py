@@ -1,17 +1,16 @@
-"""KServe v0.20's autoscaling rules and what its KEDA reconciler makes of an InferenceService, written from
-KServe's source (kserve/kserve v0.20.0, ../shared/notes/autoscaling-observability.md §1.3-1.5):
+"""KServe v0.20's autoscaling rules, written from KServe's source (kserve/kserve v0.20.0,
+../shared/notes/autoscaling-observability.md §1.3-1.5). What its KEDA reconciler makes of an InferenceService is no
+longer modelled: the program declares its own ScaledObject and gives KServe the `external` class, because the real
+KServe v0.20, run in the embedded cluster, leaves the ScaledObject it made behind when the class changes
+(tests/e2e).
 
 - `pkg/apis/serving/v1beta1/inference_service_validation.go`: the autoscaler class annotation must be one of
   hpa, external, keda, none; for keda, `scaleMetric` must be unset and an External metric needs a non-empty
   query and `target.value`; hpa takes only Resource metrics; min <= max unless max is 0 (`component.go`).
-- `pkg/controller/v1beta1/inferenceservice/reconcilers/keda/keda_reconciler.go`: the ScaledObject is named
-  after the predictor, targets its Deployment, has minReplicaCount = minReplicas (or 1) and maxReplicaCount =
-  max(maxReplicas, min); each External metric becomes a trigger of type `backend` with metadata
-  serverAddress, query, threshold (`target.value` as written) and the TriggerAuthentication's name.
 
-Mirrors: kserve/kserve v0.20.0: pkg/apis/serving/v1beta1/inference_service_validation.go, component.go;
-pkg/controller/v1beta1/inferenceservice/reconcilers/keda/keda_reconciler.go.
-Checked by the real part: none yet: no real KServe or KEDA runs in these suites.
+Mirrors: kserve/kserve v0.20.0: pkg/apis/serving/v1beta1/inference_service_validation.go, component.go.
+Checked by the real part: KServe's validating webhook in the embedded cluster (tests/e2e) admits every stack's
+InferenceServices and refuses a broken one.
 """
 
 from __future__ import annotations
@@ -48,39 +47,3 @@ def validation_errors(isvc: dict[str, Any]) -> list[str]:
     if autoscaler == "hpa" and any(m["type"] != "Resource" for m in metrics):
         errors.append("the hpa autoscaler takes only Resource metrics")
     return errors
-
-
-def scaled_object(isvc: dict[str, Any]) -> dict[str, Any] | None:
-    """The KEDA ScaledObject KServe's controller creates for an InferenceService of class keda."""
-    annotations = isvc["metadata"].get("annotations") or {}
-    if annotations.get("serving.kserve.io/autoscalerClass") != "keda":
-        return None
-    predictor = isvc["spec"]["predictor"]
-    name = f"{isvc['metadata']['name']}-predictor"
-    low = predictor.get("minReplicas") or 1
-    triggers = []
-    for metric in predictor["autoScaling"]["metrics"]:
-        external = metric["external"]
-        trigger: dict[str, Any] = {
-            "type": external["metric"]["backend"],
-            "metadata": {
-                "serverAddress": external["metric"]["serverAddress"],
-                "query": external["metric"]["query"],
-                "threshold": str(external["target"]["value"]),
-            },
-        }
-        reference = (external.get("authenticationRef") or {}).get("authenticationRef")
-        if reference:
-            trigger["authenticationRef"] = {"name": reference["name"]}
-        triggers.append(trigger)
-    return {
-        "apiVersion": "keda.sh/v1alpha1",
-        "kind": "ScaledObject",
-        "metadata": {"name": name, "namespace": isvc["metadata"]["namespace"]},
-        "spec": {
-            "scaleTargetRef": {"name": name},
-            "minReplicaCount": low,
-            "maxReplicaCount": max(predictor.get("maxReplicas") or 0, low),
-            "triggers": triggers,
-        },
-    }
