@@ -321,14 +321,45 @@ def scaled_object(args: InferenceServicesArgs, service: InferenceServiceArgs) ->
     )
 
 
+READY_MARKER = "kserve-triton/waited-for-ready"
+
+
+def ready_once(
+    resource_name: str,
+    service: InferenceServiceArgs,
+    namespaces: dict[str, pulumi.Input[str]],
+    isvc: pulumi.Resource,
+    timeouts: pulumi.CustomTimeouts,
+    parent: pulumi.Resource,
+) -> k8s.apiextensions.CustomResourcePatch:
+    """`pulumi up` waits until KServe reports the InferenceService Ready, once: when it is created (or moved).
+
+    The wait is a patch of one constant annotation, made after the InferenceService, carrying `pulumi.com/waitFor`.
+    It changes only with the InferenceService's name or namespace, so later ups leave it alone and do not wait.
+    Waiting on every update cannot work with KServe v0.20 in Standard mode: it reports the Deployment's
+    observedGeneration as the InferenceService's (pkg/apis/serving/v1beta1/inference_service_status.go,
+    PropagateRawStatus), so a change that leaves the Deployment alone (min/max with a ScaledObject, say) is never
+    "observed", and the provider's wait (condition and jsonpath alike require observedGeneration >= generation)
+    would last until its timeout. Found by the real engine and KServe in the embedded cluster (tests/e2e)."""
+    return k8s.apiextensions.CustomResourcePatch(
+        resource_name,
+        api_version="serving.kserve.io/v1beta1",
+        kind="InferenceService",
+        metadata=k8s.meta.v1.ObjectMetaPatchArgs(
+            name=service.name,
+            namespace=namespaces[service.namespace],
+            annotations={READY_MARKER: "true", "pulumi.com/waitFor": "condition=Ready"},
+        ),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[isvc], custom_timeouts=timeouts),
+    )
+
+
 def annotations(args: InferenceServicesArgs, service: InferenceServiceArgs) -> dict[str, str]:
     found = {
         "serving.kserve.io/deploymentMode": args.deployment_mode,
         # external: the program's ScaledObject scales the Deployment; none: no autoscaler, replicas = minReplicas.
         "serving.kserve.io/autoscalerClass": "external" if service.scaling else "none",
     }
-    if args.wait_for_ready:
-        found["pulumi.com/waitFor"] = "condition=Ready"
     return found
 
 
@@ -536,10 +567,13 @@ class InferenceServices(pulumi.ComponentResource):
                         *volume,
                         *args.capacity,
                     ],
-                    custom_timeouts=timeouts if args.wait_for_ready else None,
                 ),
             )
             self.services.append(isvc)
+            if args.wait_for_ready:
+                ready_once(
+                    f"{name}-{service.namespace}-{service.name}-ready", service, namespaces, isvc, timeouts, self
+                )
             scaling = scaled_object(args, service)
             if scaling is not None:
                 # After the InferenceService (whose Deployment it scales), so deleted before it.

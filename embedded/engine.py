@@ -111,7 +111,8 @@ class Engine:
         """Pulumi.yaml and the stack file, copied; overrides (`namespace:key` -> value) merged into the config."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
         (self.work_dir / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
-        source = yaml.safe_load((ROOT / f"Pulumi.{self.stack_name}.yaml").read_text()) or {}
+        stack_file = ROOT / f"Pulumi.{self.stack_name}.yaml"
+        source = (yaml.safe_load(stack_file.read_text()) if stack_file.exists() else None) or {}
         target = self.work_dir / f"Pulumi.{self.stack_name}.yaml"
         previous = yaml.safe_load(target.read_text()) if target.exists() else {}
         document = copy.deepcopy(source)

@@ -11,6 +11,7 @@ import pytest
 
 from catalog import triton_metrics as tm
 from components.dashboard import dashboard
+from kserve_triton.offline import OfflineRun
 from settings import stack as config
 from tests.support.schemas import crd_errors
 from tests.support.stacks import ROOT, STACK_FILES, TEST_PROJECT, deployable_config, shared_dir, shared_missing
@@ -179,18 +180,38 @@ def test_an_existing_cluster_gets_no_gmp_scrape_nor_gcp_identity(pulumi_mocks):
 # --- pulumi up waits for Ready ---------------------------------------------------------------------------------
 
 
-def test_pulumi_up_returns_once_every_inference_service_is_ready(pulumi_mocks, dev_config):
-    isvc = predictor_of(deploy(pulumi_mocks, dev_config))
-    assert isvc.inputs["metadata"]["annotations"]["pulumi.com/waitFor"] == "condition=Ready"
+READY_PATCH = "kubernetes:serving.kserve.io/v1beta1:InferenceServicePatch"
+
+
+def test_pulumi_up_waits_for_ready_once_when_an_inference_service_is_created(pulumi_mocks, dev_config):
+    monitor = deploy(pulumi_mocks, dev_config)
+    isvc = predictor_of(monitor)
+    (wait,) = monitor.of_type(READY_PATCH)
+    assert wait.inputs["metadata"] == {
+        "name": "torchscript-cifar10",
+        "namespace": "models",
+        "annotations": {"kserve-triton/waited-for-ready": "true", "pulumi.com/waitFor": "condition=Ready"},
+    }
+    assert monitor.depends_on(wait, isvc)
     # triton.startupTimeoutSeconds (900) plus 20 minutes for a node, its driver and the image.
-    assert isvc.custom_timeouts == {"create": "2100s", "update": "2100s"}
+    assert wait.custom_timeouts == {"create": "2100s", "update": "2100s"}
+    # Not on the InferenceService itself: KServe v0.20's observedGeneration is the Deployment's, so a wait on its
+    # updates would outlast them (tests/e2e).
+    assert "pulumi.com/waitFor" not in isvc.inputs["metadata"]["annotations"]
+    assert isvc.custom_timeouts == {}
+
+
+def test_the_wait_does_not_change_with_the_model_so_later_ups_do_not_wait(pulumi_mocks, dev_config):
+    first = deploy(pulumi_mocks, dev_config).one(READY_PATCH).inputs
+    second = OfflineRun()
+    dev_config["kserve-triton:triton"]["image"] = "nvcr.io/nvidia/tritonserver:25.02-py3"
+    assert deploy(second, dev_config).one(READY_PATCH).inputs == first
 
 
 def test_waiting_for_ready_can_be_turned_off_for_platform_only_ups(pulumi_mocks, dev_config):
     dev_config["kserve-triton:kserve"]["waitForReady"] = False
-    isvc = predictor_of(deploy(pulumi_mocks, dev_config))
-    assert "pulumi.com/waitFor" not in isvc.inputs["metadata"]["annotations"]
-    assert isvc.custom_timeouts == {}
+    monitor = deploy(pulumi_mocks, dev_config)
+    assert monitor.of_type(READY_PATCH) == []
 
 
 # --- the dashboard ------------------------------------------------------------------------------------------

@@ -39,8 +39,10 @@ def test_every_rendered_kubernetes_object_validates(stack, tmp_path):
     # chart's object).
     patches = [d["serverSideApplyPatch"] for d in documents if "serverSideApplyPatch" in d]
     assert all({"kind", "helmRelease", "serverSideApplyPatch"} & set(d) for d in documents)
-    assert [(p["kind"], p["metadata"]["name"]) for p in patches] == (
-        [("Deployment", "kserve-controller-manager")] if stack == "prod" else []
+    # The one-time wait for each InferenceService's Ready (components/inference_services.py, ready_once).
+    services = [("InferenceService", d["metadata"]["name"]) for d in objects if d["kind"] == "InferenceService"]
+    assert sorted((p["kind"], p["metadata"]["name"]) for p in patches) == sorted(
+        ([("Deployment", "kserve-controller-manager")] if stack == "prod" else []) + services
     )
 
 
@@ -79,8 +81,10 @@ def test_files_are_numbered_in_apply_order_and_the_diagram_shows_the_install_ord
     assert position("NodePool-gpu") < position("InferenceService-models-torchscript-cifar10")
 
     graph = (target / "graph.md").read_text()
-    ids = dict(re.findall(r'(r\d+)\["[^"<]+<br/>([^"]+)"\]', graph))
-    by_name = {name: node_id for node_id, name in ids.items()}
+    nodes = re.findall(r'(r\d+)\["([^"<]+)<br/>([^"]+)"\]', graph)
+    by_name = {name: node_id for node_id, kind, name in nodes if not kind.endswith("Patch")}
+    (ready,) = [node_id for node_id, kind, name in nodes if kind == "InferenceServicePatch"]
+    assert f"{by_name['torchscript-cifar10']} --> {ready}" in graph, "the wait for Ready comes after the model"
     for before, after in [
         ("cert-manager", "kserve-crd"),
         ("kserve-crd", "kserve-resources"),
