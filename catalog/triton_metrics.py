@@ -32,6 +32,12 @@ from dataclasses import dataclass
 # needs them for the dashboard's percentile charts.
 TRITON_METRICS_ARGS = ["--metrics-config=summary_latencies=true"]
 
+# The pod metadata GMP attaches to Triton's series, which the queries match on (top_level_controller_name) or group
+# by (pod). The PodMonitoring names them explicitly: Managed Prometheus 0.17.0-0.17.2's CRD defaults
+# `targetLabels.metadata` only when `targetLabels` itself is present (prometheus-engine PR #1849, fixed in 0.17.3),
+# and without them the autoscaling queries match nothing, KEDA reads 0 and nothing ever scales.
+TRITON_TARGET_METADATA = ("container", "pod", "top_level_controller_name", "top_level_controller_type")
+
 PREDICTOR_SUFFIX = "-predictor"
 # A Deployment's pods are named <deployment>-<pod-template-hash>-<suffix>; PromQL regexes are anchored.
 _POD_NAME = "{deployment}-[a-z0-9]+-[a-z0-9]+"
@@ -66,13 +72,17 @@ class Scope:
     deployment: str
 
     @classmethod
-    def inference_service(cls, *, cluster: str, namespace: str, name: str) -> Scope:
-        """One InferenceService: its predictor Deployment's pods in one cluster (for the autoscaler)."""
-        for label, value in (("cluster", cluster), ("namespace", namespace), ("name", name)):
+    def inference_service(cls, *, cluster: str, location: str, namespace: str, name: str) -> Scope:
+        """One InferenceService: its predictor Deployment's pods in one cluster (for the autoscaler).
+
+        GMP keeps every cluster of a project in one store, and a cluster name is unique only within its location:
+        the location is matched too, so two same-named clusters (a zonal and a regional one, say) never add up
+        each other's series."""
+        for label, value in (("cluster", cluster), ("location", location), ("namespace", namespace), ("name", name)):
             if not _DNS_LABEL.fullmatch(value):
                 raise ValueError(f"{label} {value!r} is not a DNS label")
         deployment = f"{name}{PREDICTOR_SUFFIX}"
-        where = f"cluster={_string(cluster)},namespace={_string(namespace)}"
+        where = f"cluster={_string(cluster)},location={_string(location)},namespace={_string(namespace)}"
         return cls(
             triton=f"{where},top_level_controller_name={_string(deployment)}",
             gpu=f"{where},pod=~{_string(_POD_NAME.format(deployment=deployment))}",
@@ -271,7 +281,9 @@ DASHBOARD_QUERIES = (
 )
 
 
-def autoscaling_queries(*, cluster: str, namespace: str, name: str, window: str = AUTOSCALING_WINDOW) -> dict:
+def autoscaling_queries(
+    *, cluster: str, location: str, namespace: str, name: str, window: str = AUTOSCALING_WINDOW
+) -> dict:
     """Signal name -> the PromQL KEDA runs for one InferenceService."""
-    scope = Scope.inference_service(cluster=cluster, namespace=namespace, name=name)
+    scope = Scope.inference_service(cluster=cluster, location=location, namespace=namespace, name=name)
     return {signal.name: signal.promql(scope, window) for signal in AUTOSCALING_SIGNALS}

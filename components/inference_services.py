@@ -43,6 +43,7 @@ from components.observability_types import (
     ScaleTargetRef,
     ScaleTrigger,
     ScrapeEndpoint,
+    TargetLabels,
     TriggerAuthentication,
     TriggerAuthenticationSpec,
 )
@@ -143,6 +144,8 @@ class ManagedPrometheus:
 
     project: str
     cluster_name: str
+    location: str
+    """The cluster's region or zone: GMP's `location` label."""
 
 
 @dataclass(frozen=True)
@@ -245,7 +248,9 @@ class InferenceServicesArgs:
             cluster_local=stack.kserve.ingress.class_name is None,
             depends_on=depends_on,
             grants_for=model_access.grants_for if model_access else None,
-            prometheus=ManagedPrometheus(stack.project, stack.cluster.gke_name) if stack.on_gke else None,
+            prometheus=ManagedPrometheus(stack.project, stack.cluster.gke_name, stack.cluster.gke_location)
+            if stack.on_gke
+            else None,
             prometheus_url=stack.kserve.prometheus_url,
             wait_for_ready=stack.kserve.wait_for_ready,
             startup_timeout_seconds=stack.triton.startup_timeout_seconds,
@@ -294,7 +299,10 @@ def scaled_object(args: InferenceServicesArgs, service: InferenceServiceArgs) ->
     authentication = None
     if args.prometheus is not None:  # GMP, read with the namespace's TriggerAuthentication (Workload Identity)
         scope = tm.Scope.inference_service(
-            cluster=args.prometheus.cluster_name, namespace=service.namespace, name=service.name
+            cluster=args.prometheus.cluster_name,
+            location=args.prometheus.location,
+            namespace=service.namespace,
+            name=service.name,
         )
         address = gmp_query_address(args.prometheus.project)
         authentication = AuthenticationRef(name=TRIGGER_AUTHENTICATION)
@@ -492,6 +500,7 @@ class InferenceServices(pulumi.ComponentResource):
                         spec=PodMonitoringSpec(
                             selector=LabelSelector(match_labels=dict(RUNTIME_LABELS)),
                             endpoints=[ScrapeEndpoint(port="metrics", interval=SCRAPE_INTERVAL)],
+                            target_labels=TargetLabels(metadata=list(tm.TRITON_TARGET_METADATA)),
                         ),
                         opts=pulumi.ResourceOptions(parent=self),
                     )

@@ -30,9 +30,18 @@ class ScrapeEndpoint(CrdObject):
     timeout: str | None = None
 
 
+TargetMetadata = Literal["container", "node", "pod", "top_level_controller_name", "top_level_controller_type"]
+
+
+class TargetLabels(CrdObject):
+    metadata: list[TargetMetadata] | None = None
+    """Pod metadata set as labels on every scraped series."""
+
+
 class PodMonitoringSpec(CrdObject):
     selector: LabelSelector
     endpoints: list[ScrapeEndpoint] = Field(min_length=1, max_length=10)
+    target_labels: TargetLabels | None = None
 
 
 class PodMonitoring(k8s.apiextensions.CustomResource):

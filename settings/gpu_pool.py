@@ -303,6 +303,10 @@ def stack_problems(stack: StackSettings) -> list[Problem]:
             )
         )
     if pool.sharing is not None:
+        # DCGM-Exporter labels a GPU's series with the pods that hold it (NVIDIA/dcgm-exporter,
+        # pkg/dcgmexporter/kubernetes.go, PodMapper.Process): with --kubernetes-virtual-gpus it copies the GPU's
+        # one value onto every sharing pod, so the signal's sum counts the GPU once per replica; without it, the
+        # device-to-pod map keeps one of the sharing pods and the others read no GPU at all.
         for index, isvc in enumerate(stack.inference_services):
             if isvc.scaling is not None and isvc.scaling.signal == "gpuUtilization":
                 problems.append(

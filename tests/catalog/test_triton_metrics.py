@@ -29,30 +29,37 @@ WINDOW_SECONDS = 30
 
 
 def test_autoscaling_queries_for_one_inference_service():
-    assert tm.autoscaling_queries(cluster="prod-1", namespace="models", name="resnet") == {
+    assert tm.autoscaling_queries(cluster="prod-1", location="europe-west4", namespace="models", name="resnet") == {
         "queue_time": (
-            'sum(sum by (pod) (increase(nv_inference_queue_duration_us{cluster="prod-1",namespace="models",'
+            'sum(sum by (pod) (increase(nv_inference_queue_duration_us{cluster="prod-1",location="europe-west4",'
+            'namespace="models",'
             'top_level_controller_name="resnet-predictor"}[1m])) / clamp_min(sum by (pod) '
-            '(increase(nv_inference_request_success{cluster="prod-1",namespace="models",'
+            '(increase(nv_inference_request_success{cluster="prod-1",location="europe-west4",namespace="models",'
             'top_level_controller_name="resnet-predictor"}[1m])), 1))'
         ),
         "request_rate": (
-            'sum(rate(nv_inference_request_success{cluster="prod-1",namespace="models",'
+            'sum(rate(nv_inference_request_success{cluster="prod-1",location="europe-west4",namespace="models",'
             'top_level_controller_name="resnet-predictor"}[1m]))'
         ),
         "gpu_utilization": (
-            'sum(avg_over_time(DCGM_FI_DEV_GPU_UTIL{cluster="prod-1",namespace="models",'
+            'sum(avg_over_time(DCGM_FI_DEV_GPU_UTIL{cluster="prod-1",location="europe-west4",namespace="models",'
             'pod=~"resnet-predictor-[a-z0-9]+-[a-z0-9]+"}[1m]))'
         ),
     }
 
 
 @pytest.mark.parametrize(
-    ("cluster", "namespace", "name"), [("Prod", "models", "a"), ("c", "models", 'a"} or vector(1) #'), ("c", "", "a")]
+    ("cluster", "location", "namespace", "name"),
+    [
+        ("Prod", "us-central1", "models", "a"),
+        ("c", "us-central1", "models", 'a"} or vector(1) #'),
+        ("c", "us-central1", "", "a"),
+        ("c", 'us"} or vector(1) #', "models", "a"),
+    ],
 )
-def test_a_scope_takes_only_dns_labels(cluster, namespace, name):
+def test_a_scope_takes_only_dns_labels(cluster, location, namespace, name):
     with pytest.raises(ValueError, match="is not a DNS label"):
-        tm.Scope.inference_service(cluster=cluster, namespace=namespace, name=name)
+        tm.Scope.inference_service(cluster=cluster, location=location, namespace=namespace, name=name)
 
 
 def test_every_query_says_what_it_needs_and_its_unit():
@@ -225,9 +232,9 @@ def in_dashboard(promql: str) -> str:
 
 def doubler_scope() -> tm.Scope:
     """The simulated cluster's InferenceService `doubler` in `models` (its twin in `staging` must not count)."""
-    from tests.support.prometheus_server import CLUSTER, INFERENCE_SERVICE, NAMESPACE
+    from tests.support.prometheus_server import CLUSTER, INFERENCE_SERVICE, LOCATION, NAMESPACE
 
-    return tm.Scope.inference_service(cluster=CLUSTER, namespace=NAMESPACE, name=INFERENCE_SERVICE)
+    return tm.Scope.inference_service(cluster=CLUSTER, location=LOCATION, namespace=NAMESPACE, name=INFERENCE_SERVICE)
 
 
 def assert_request_rate(rate: float, burst: Burst) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 import pytest
 
@@ -63,7 +64,9 @@ def test_by_default_replicas_scale_on_tritons_queue_time_through_the_programs_ow
     assert (predictor["minReplicas"], predictor["maxReplicas"]) == (1, 3)
     assert "autoScaling" not in predictor, "KServe would make a ScaledObject it never deletes"
     node = scaled_objects(monitor)["torchscript-cifar10-predictor"]
-    scope = tm.Scope.inference_service(cluster="kserve-triton-dev", namespace="models", name="torchscript-cifar10")
+    scope = tm.Scope.inference_service(
+        cluster="kserve-triton-dev", location="us-central1-a", namespace="models", name="torchscript-cifar10"
+    )
     assert node.inputs["metadata"] == {"name": "torchscript-cifar10-predictor", "namespace": "models"}
     assert node.inputs["spec"] == {
         "scaleTargetRef": {"name": "torchscript-cifar10-predictor", "apiVersion": "apps/v1", "kind": "Deployment"},
@@ -106,7 +109,9 @@ def test_each_signal_and_target_reaches_keda_as_a_per_replica_threshold(
         dev_config["kserve-triton:gpuNodePool"].update(machineType="g2-standard-24", acceleratorCount=2)
     monitor = deploy(pulumi_mocks, dev_config, minReplicas=1, maxReplicas=2, gpus=gpus, autoscaling=autoscaling)
     (trigger,) = scaled_objects(monitor)["torchscript-cifar10-predictor"].inputs["spec"]["triggers"]
-    scope = tm.Scope.inference_service(cluster="kserve-triton-dev", namespace="models", name="torchscript-cifar10")
+    scope = tm.Scope.inference_service(
+        cluster="kserve-triton-dev", location="us-central1-a", namespace="models", name="torchscript-cifar10"
+    )
     assert trigger["metadata"]["query"] == query.promql(scope, "1m")
     assert trigger["metadata"]["threshold"] == threshold
 
@@ -163,11 +168,39 @@ def test_gmp_scrapes_every_triton_predictor_on_its_named_metrics_port(pulumi_moc
     assert scrape.inputs["spec"] == {
         "selector": {"matchLabels": {"kserve-triton/runtime": "kserve-tritonserver"}},
         "endpoints": [{"port": "metrics", "interval": "15s"}],
+        "targetLabels": {"metadata": ["container", "pod", "top_level_controller_name", "top_level_controller_type"]},
     }
     runtime = monitor.one("kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime").inputs["spec"]
     assert runtime["labels"] == {"kserve-triton/runtime": "kserve-tritonserver"}, "KServe copies them to the pods"
     (container,) = runtime["containers"]
     assert {"name": "metrics", "containerPort": 8002, "protocol": "TCP"} in container["ports"]
+
+
+def gmp_pod_metadata_permitted() -> set[str]:
+    """The pod metadata a PodMonitoring may attach: the enum of `targetLabels.metadata` in GMP's own CRD."""
+    import yaml
+
+    if shared_dir() is None:
+        pytest.skip(shared_missing("Managed Prometheus's CRDs"))
+    crd = yaml.safe_load(
+        (shared_dir() / "crds" / "gmp-v0.17.2" / "monitoring.googleapis.com_podmonitorings.yaml").read_text()
+    )
+    (v1,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
+    target_labels = v1["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["targetLabels"]
+    assert "default" not in target_labels, "0.17.2 defaults metadata only inside a targetLabels that is given"
+    return set(target_labels["properties"]["metadata"]["items"]["enum"])
+
+
+def test_the_scrape_attaches_every_pod_label_the_autoscaling_queries_read(pulumi_mocks, dev_config):
+    monitor = deploy(pulumi_mocks, dev_config, minReplicas=1, maxReplicas=3)
+    (scrape,) = monitor.of_type(POD_MONITORING)
+    attached = set(scrape.inputs["spec"]["targetLabels"]["metadata"])
+    queries = tm.autoscaling_queries(cluster="c", location="us-central1-a", namespace="models", name="m")
+    triton_queries = [q for name, q in queries.items() if name != "gpu_utilization"]  # DCGM has its own scrape
+    read = {label for q in triton_queries for label in re.findall(r"([a-z_]+)(?:=~?\"|[,)])", q)}
+    needed = read & gmp_pod_metadata_permitted()
+    assert needed == {"pod", "top_level_controller_name"}
+    assert needed <= attached
 
 
 def test_an_existing_cluster_gets_no_gmp_scrape_nor_gcp_identity(pulumi_mocks):
