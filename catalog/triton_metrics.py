@@ -186,7 +186,28 @@ GPU_UTILIZATION = AutoscalingSignal(
     target="percent per GPU x GPUs per replica, e.g. 70 for one GPU: DCGM's utilisation is the share of time "
     "a kernel ran, not how much of the GPU it used",
 )
+PENDING_REQUESTS = AutoscalingSignal(
+    name="pending_requests",
+    title="Requests waiting in Triton's queues, summed over replicas",
+    unit="1",
+    since="Triton 23.09+ (nv_inference_pending_request_count, core commit c6c45ff)",
+    # A gauge: its latest sample (the window only bounds how old it may be), so it falls as soon as a queue drains.
+    build=lambda scope, window: f"sum(last_over_time(nv_inference_pending_request_count{{{scope.triton}}}[{window}]))",
+    target="requests one replica may have waiting (not yet executing)",
+)
+IN_FLIGHT = AutoscalingSignal(
+    name="in_flight",
+    title="Requests in flight (queued or executing), summed over replicas",
+    unit="1",
+    since=COUNTERS,
+    # Little's law: the request time spent per second is the mean number of requests in the server.
+    build=lambda scope, window: f"sum(rate(nv_inference_request_duration_us{{{scope.triton}}}[{window}])) / 1000000",
+    target="requests one replica may hold at once, queued or executing: its model instances x batch size, "
+    "plus the queue it may keep",
+)
 AUTOSCALING_SIGNALS = (QUEUE_TIME, REQUEST_RATE, GPU_UTILIZATION)
+CANDIDATE_SIGNALS = (PENDING_REQUESTS, IN_FLIGHT)
+"""Measured by scripts/benchmark-scaling beside the signals a stack can choose."""
 
 # Dashboard charts, per Triton model (or per replica, pod, GPU where noted).
 REQUESTS = Query(

@@ -33,7 +33,12 @@ from components.model_volumes import (
     model_volume,
 )
 from components.observability_types import (
+    AdvancedConfig,
     AuthenticationRef,
+    HorizontalPodAutoscalerConfig,
+    HpaBehavior,
+    HpaScalingPolicy,
+    HpaScalingRules,
     LabelSelector,
     PodIdentity,
     PodMonitoring,
@@ -285,6 +290,31 @@ def quantity(value: float) -> str:
 POLLING_SECONDS = 15
 """How often KEDA asks Prometheus (its default is 30 s)."""
 
+SCALE_UP_POLICIES = [{"type": "Percent", "value": 100, "periodSeconds": 15}]
+"""At most double the replicas per HPA sync (the HPA's default also allows +4 pods at once)."""
+SCALE_DOWN_STABILIZATION_SECONDS = 120
+"""The HPA scales down to the highest count it recommended in this window (its default is 300 s)."""
+
+
+def behavior() -> HpaBehavior:
+    """How fast KEDA's HPA may move: up by doubling per sync at most, down only to the highest count it recommended
+    over the stabilisation window (scripts/benchmark-scaling measures both; README, "Autoscaling")."""
+    return HpaBehavior(
+        scale_up=HpaScalingRules(
+            stabilization_window_seconds=0,
+            select_policy="Max",
+            policies=[
+                HpaScalingPolicy(type=p["type"], value=p["value"], period_seconds=p["periodSeconds"])
+                for p in SCALE_UP_POLICIES
+            ],
+        ),
+        scale_down=HpaScalingRules(
+            stabilization_window_seconds=SCALE_DOWN_STABILIZATION_SECONDS,
+            select_policy="Max",
+            policies=[HpaScalingPolicy(type="Percent", value=100, period_seconds=15)],
+        ),
+    )
+
 
 def scaled_object(args: InferenceServicesArgs, service: InferenceServiceArgs) -> ScaledObjectSpec | None:
     """KEDA's ScaledObject for the predictor Deployment: one Prometheus trigger whose query totals the service's
@@ -315,6 +345,7 @@ def scaled_object(args: InferenceServicesArgs, service: InferenceServiceArgs) ->
         min_replica_count=service.min_replicas,
         max_replica_count=service.max_replicas,
         polling_interval=POLLING_SECONDS,
+        advanced=AdvancedConfig(horizontal_pod_autoscaler_config=HorizontalPodAutoscalerConfig(behavior=behavior())),
         triggers=[
             ScaleTrigger(
                 type="prometheus",

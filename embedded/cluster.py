@@ -95,10 +95,10 @@ def gpu_nodes_for(stack: StackSettings) -> list[FakeNode]:
 
 class Prometheus:
     """A real Prometheus on loopback standing in for the one a user runs (`kserve.prometheusUrl`): it scrapes the
-    targets written to `targets.json` (file discovery) every second."""
+    targets written to `targets.json` (file discovery) every `scrape_interval` (1 s unless given)."""
 
-    def __init__(self, directory: Path, port: int):
-        self.dir, self.port = directory, port
+    def __init__(self, directory: Path, port: int, scrape_interval: str = "1s"):
+        self.dir, self.port, self.scrape_interval = directory, port, scrape_interval
 
     @property
     def url(self) -> str:
@@ -116,7 +116,7 @@ class Prometheus:
         if not self.targets_file.exists():
             self.write_targets([])
         config = {
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "global": {"scrape_interval": self.scrape_interval, "evaluation_interval": "1s"},
             "scrape_configs": [
                 {
                     "job_name": "embedded",

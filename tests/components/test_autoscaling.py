@@ -12,10 +12,12 @@ import pytest
 
 from catalog import triton_metrics as tm
 from components.dashboard import dashboard
+from components.inference_services import SCALE_DOWN_STABILIZATION_SECONDS, SCALE_UP_POLICIES
 from kserve_triton.offline import OfflineRun
 from settings import stack as config
 from tests.support.schemas import crd_errors
 from tests.support.stacks import ROOT, STACK_FILES, TEST_PROJECT, deployable_config, shared_dir, shared_missing
+from tests.upstream.hpa import Hpa, Policy
 from tests.upstream.kserve_autoscaling import validation_errors
 
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
@@ -73,6 +75,22 @@ def test_by_default_replicas_scale_on_tritons_queue_time_through_the_programs_ow
         "minReplicaCount": 1,
         "maxReplicaCount": 3,
         "pollingInterval": 15,
+        "advanced": {
+            "horizontalPodAutoscalerConfig": {
+                "behavior": {
+                    "scaleUp": {
+                        "stabilizationWindowSeconds": 0,
+                        "selectPolicy": "Max",
+                        "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}],
+                    },
+                    "scaleDown": {
+                        "stabilizationWindowSeconds": 120,
+                        "selectPolicy": "Max",
+                        "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}],
+                    },
+                }
+            }
+        },
         "triggers": [
             {
                 "type": "prometheus",
@@ -91,6 +109,24 @@ def test_by_default_replicas_scale_on_tritons_queue_time_through_the_programs_ow
         in node.inputs["spec"]["triggers"][0]["metadata"]["query"]
     )
     assert monitor.depends_on(node, isvc), "made after (so deleted before) the InferenceService it scales"
+
+
+def test_under_any_overload_the_hpa_at_most_doubles_per_sync_and_waits_two_minutes_to_scale_down():
+    """The program's behaviour, through the HPA's rules (tests/upstream/hpa.py): a backlog signal reads thousands
+    under overload; the default policies would add 4 replicas at once, these double."""
+    policies = tuple(Policy(p["type"], p["value"], p["periodSeconds"]) for p in SCALE_UP_POLICIES)
+    hpa = Hpa(
+        target=4, min_replicas=1, max_replicas=20, scale_down_window=SCALE_DOWN_STABILIZATION_SECONDS, scale_up=policies
+    )
+    assert [hpa.sync(t, 5000) for t in (15, 30, 45)] == [2, 4, 8]
+    default = Hpa(target=4, min_replicas=1, max_replicas=20)
+    assert default.sync(15, 5000) == 5
+    # Load gone after the sync at 45 s: the count holds until that sync's recommendation leaves the window, then
+    # drops to the minimum at once.
+    last_high = 45
+    counts = {t: hpa.sync(t, 0) for t in range(60, last_high + SCALE_DOWN_STABILIZATION_SECONDS + 30, 15)}
+    assert {c for t, c in counts.items() if t < last_high + SCALE_DOWN_STABILIZATION_SECONDS} == {8}
+    assert counts[last_high + SCALE_DOWN_STABILIZATION_SECONDS] == 1
 
 
 @pytest.mark.parametrize(
