@@ -205,8 +205,8 @@ IN_FLIGHT = AutoscalingSignal(
     target="requests one replica may hold at once, queued or executing: its model instances x batch size, "
     "plus the queue it may keep",
 )
-AUTOSCALING_SIGNALS = (QUEUE_TIME, REQUEST_RATE, GPU_UTILIZATION)
-CANDIDATE_SIGNALS = (PENDING_REQUESTS, IN_FLIGHT)
+AUTOSCALING_SIGNALS = (QUEUE_TIME, REQUEST_RATE, GPU_UTILIZATION, PENDING_REQUESTS)
+CANDIDATE_SIGNALS = (IN_FLIGHT,)
 """Measured by scripts/benchmark-scaling beside the signals a stack can choose."""
 
 # Dashboard charts, per Triton model (or per replica, pod, GPU where noted).

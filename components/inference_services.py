@@ -140,6 +140,8 @@ class Scaling:
             return cls(tm.QUEUE_TIME, target * 1000)  # the query is in µs
         if signal == "requestRate":
             return cls(tm.REQUEST_RATE, target)
+        if signal == "pendingRequests":
+            return cls(tm.PENDING_REQUESTS, target)
         return cls(tm.GPU_UTILIZATION, target * max(gpus, 1))  # the query sums the replica's GPUs
 
 
@@ -353,6 +355,9 @@ def scaled_object(args: InferenceServicesArgs, service: InferenceServiceArgs) ->
                     "serverAddress": address,
                     "query": service.scaling.signal.promql(scope, tm.AUTOSCALING_WINDOW),
                     "threshold": quantity(service.scaling.threshold),
+                    # No series at all (nothing scraped yet, or the scrape broke) is an error, not 0: the HPA then
+                    # keeps the count it has (ScalingActive False) instead of scaling down to minReplicas.
+                    "ignoreNullValues": "false",
                 },
                 authentication_ref=authentication,
             )
@@ -361,6 +366,7 @@ def scaled_object(args: InferenceServicesArgs, service: InferenceServiceArgs) ->
 
 
 READY_MARKER = "kserve-triton/waited-for-ready"
+SKIP_AWAIT = "pulumi.com/skipAwait"
 
 
 def ready_once(
@@ -379,7 +385,9 @@ def ready_once(
     observedGeneration as the InferenceService's (pkg/apis/serving/v1beta1/inference_service_status.go,
     PropagateRawStatus), so a change that leaves the Deployment alone (min/max with a ScaledObject, say) is never
     "observed", and the provider's wait (condition and jsonpath alike require observedGeneration >= generation)
-    would last until its timeout. Found by the real engine and KServe in the embedded cluster (tests/e2e)."""
+    would last until its timeout. The annotation stays on the live InferenceService, where the provider looks for
+    it on every update: the InferenceService itself therefore carries `pulumi.com/skipAwait` (`annotations`). Both
+    found by the real engine and KServe in the embedded cluster (tests/e2e)."""
     return k8s.apiextensions.CustomResourcePatch(
         resource_name,
         api_version="serving.kserve.io/v1beta1",
@@ -399,6 +407,12 @@ def annotations(args: InferenceServicesArgs, service: InferenceServiceArgs) -> d
         # external: the program's ScaledObject scales the Deployment; none: no autoscaler, replicas = minReplicas.
         "serving.kserve.io/autoscalerClass": "external" if service.scaling else "none",
     }
+    if args.wait_for_ready:
+        # The provider reads `pulumi.com/waitFor` from the live object, where the wait's patch (ready_once) leaves
+        # it: without this, every later update of the InferenceService would wait on it too. skipAwait is read from
+        # this resource's own inputs, so only the patch waits; deletes still wait for KServe's finalizer (the
+        # provider skips a delete's wait only for a few built-in kinds: pkg/metadata/overrides.go).
+        found[SKIP_AWAIT] = "true"
     return found
 
 

@@ -36,18 +36,21 @@ SIGNALS = {
     "queueTime": ("milliseconds a request waits in a replica's queue, on average", 50.0),
     "requestRate": ("successful requests per second one replica serves", None),
     "gpuUtilization": ("percent utilisation of each of a replica's GPUs (DCGM)", 70.0),
+    "pendingRequests": ("requests waiting in one replica's queue (not yet executing)", 4.0),
 }
+PENDING_SINCE = "23.09"
+"""Triton's nv_inference_pending_request_count (core commit c6c45ff, branch r23.09)."""
 
 
 class AutoscalingSettings(Settings):
     """What KEDA scales an InferenceService on (between its minReplicas and maxReplicas)."""
 
-    signal: Literal["queueTime", "requestRate", "gpuUtilization"] = "queueTime"
-    """queueTime (Triton's queue time per request, NVIDIA's own signal), requestRate (requests/s per replica) or
-    gpuUtilization (DCGM, % per GPU)."""
+    signal: Literal["queueTime", "requestRate", "gpuUtilization", "pendingRequests"] = "queueTime"
+    """queueTime (Triton's queue time per request, NVIDIA's own signal), requestRate (requests/s per replica),
+    gpuUtilization (DCGM, % per GPU) or pendingRequests (requests waiting in Triton's queue, Triton 23.09+)."""
     target: Number | None = None
-    """What one replica should carry: ms of queue time (default 50), requests/s (required: measure it), or %
-    GPU utilisation (default 70)."""
+    """What one replica should carry: ms of queue time (default 50), requests/s (required: measure it), %
+    GPU utilisation (default 70), or waiting requests (default 4)."""
 
     @property
     def target_value(self) -> float:
@@ -286,6 +289,20 @@ def autoscaling_problems(stack: StackSettings, isvc: InferenceServiceSettings, w
         problems.append(Problem(f"{setting}.signal", scaling.signal, "this InferenceService has no GPU to measure"))
     if scaling.signal == "gpuUtilization" and scaling.target is not None and scaling.target > 100:
         problems.append(Problem(f"{setting}.target", scaling.target, "is a percentage per GPU: at most 100"))
+    if scaling.signal == "pendingRequests":
+        image = with_tag(stack.triton.image, isvc.runtime_version) if isvc.runtime_version else stack.triton.image
+        parsed = triton_catalog.parse_image(image)
+        if parsed is not None and triton_catalog.release_key(parsed.release) < triton_catalog.release_key(
+            PENDING_SINCE
+        ):
+            problems.append(
+                Problem(
+                    f"{setting}.signal",
+                    scaling.signal,
+                    f"reads nv_inference_pending_request_count, which Triton has from {PENDING_SINCE} and {image} "
+                    f"does not: use {PENDING_SINCE}-py3 or newer, or scale on queueTime",
+                )
+            )
     return problems
 
 

@@ -41,6 +41,10 @@ def test_autoscaling_queries_for_one_inference_service():
             'sum(rate(nv_inference_request_success{cluster="prod-1",location="europe-west4",namespace="models",'
             'top_level_controller_name="resnet-predictor"}[1m]))'
         ),
+        "pending_requests": (
+            'sum(last_over_time(nv_inference_pending_request_count{cluster="prod-1",location="europe-west4",'
+            'namespace="models",top_level_controller_name="resnet-predictor"}[1m]))'
+        ),
         "gpu_utilization": (
             'sum(avg_over_time(DCGM_FI_DEV_GPU_UTIL{cluster="prod-1",location="europe-west4",namespace="models",'
             'pod=~"resnet-predictor-[a-z0-9]+-[a-z0-9]+"}[1m]))'
@@ -66,7 +70,7 @@ def test_every_query_says_what_it_needs_and_its_unit():
     for query in (*tm.AUTOSCALING_SIGNALS, *tm.DASHBOARD_QUERIES):
         assert query.since and query.title
         assert query.unit in {"1/s", "us", "%", "MiBy", "1"}
-    assert len({q.name for q in (*tm.AUTOSCALING_SIGNALS, *tm.DASHBOARD_QUERIES)}) == 12
+    assert len({q.name for q in (*tm.AUTOSCALING_SIGNALS, *tm.DASHBOARD_QUERIES)}) == 13
 
 
 def test_the_dashboard_shows_every_dashboard_query_once_on_a_grid_without_overlaps():
@@ -251,6 +255,15 @@ def test_queue_time_signal_is_tritons_queue_time_per_request_of_the_one_replica(
     assert list(result) == [()]
     assert result[()] == pytest.approx(burst.queue_us_per_request, rel=1e-9)
     assert result[()] > 0  # concurrent requests did queue
+
+
+@pytest.mark.triton
+def test_pending_requests_signal_reads_tritons_queue_gauge_of_the_one_replica(prometheus, burst):
+    """The series exists for the InferenceService's replica (Triton 23.09+ exports it), and once the burst is over
+    the queue is empty: the signal falls to 0 as soon as the queue drains, unlike a windowed average."""
+    result = evaluate(prometheus, burst, tm.PENDING_REQUESTS.promql(doubler_scope(), WINDOW))
+    assert list(result) == [()]
+    assert result[()] == 0
 
 
 @pytest.mark.triton

@@ -99,6 +99,7 @@ def test_by_default_replicas_scale_on_tritons_queue_time_through_the_programs_ow
                     "query": tm.QUEUE_TIME.promql(scope, "1m"),
                     # 50 ms of queue time per request per replica, in the query's µs.
                     "threshold": "50000",
+                    "ignoreNullValues": "false",
                 },
                 "authenticationRef": {"name": "gmp-workload-identity"},
             }
@@ -136,6 +137,7 @@ def test_under_any_overload_the_hpa_at_most_doubles_per_sync_and_waits_two_minut
         ({"signal": "queueTime", "target": "2"}, 1, tm.QUEUE_TIME, "2000"),
         ({"signal": "gpuUtilization"}, 1, tm.GPU_UTILIZATION, "70"),
         ({"signal": "gpuUtilization", "target": 60}, 2, tm.GPU_UTILIZATION, "120"),  # a total over 2 GPUs
+        ({"signal": "pendingRequests"}, 1, tm.PENDING_REQUESTS, "4"),
     ],
 )
 def test_each_signal_and_target_reaches_keda_as_a_per_replica_threshold(
@@ -268,6 +270,9 @@ def test_pulumi_up_waits_for_ready_once_when_an_inference_service_is_created(pul
     # updates would outlast them (tests/e2e).
     assert "pulumi.com/waitFor" not in isvc.inputs["metadata"]["annotations"]
     assert isvc.custom_timeouts == {}
+    # The patch leaves waitFor on the live InferenceService, where the provider reads it on every update: the
+    # InferenceService's own inputs turn its waits off (tests/e2e: an update KServe never "observes" returns).
+    assert isvc.inputs["metadata"]["annotations"]["pulumi.com/skipAwait"] == "true"
 
 
 def test_the_wait_does_not_change_with_the_model_so_later_ups_do_not_wait(pulumi_mocks, dev_config):
@@ -410,7 +415,7 @@ def with_isvc(**isvc):
         (
             {"maxReplicas": 2, "autoscaling": {"signal": "cpu"}},
             "inferenceServices[0].autoscaling.signal",
-            "'queueTime', 'requestRate' or 'gpuUtilization'",
+            "'queueTime', 'requestRate', 'gpuUtilization' or 'pendingRequests'",
         ),
         (
             {"maxReplicas": 2, "autoscaling": {"target": "fast"}},
@@ -418,6 +423,11 @@ def with_isvc(**isvc):
             "must be a number",
         ),
         ({"runtimeVersion": "22.12-py3"}, "inferenceServices[0].runtimeVersion", "which Triton has from 23.05"),
+        (
+            {"maxReplicas": 2, "runtimeVersion": "23.08-py3", "autoscaling": {"signal": "pendingRequests"}},
+            "inferenceServices[0].autoscaling.signal",
+            "which Triton has from 23.09 and nvcr.io/nvidia/tritonserver:23.08-py3 does not",
+        ),
     ],
 )
 def test_autoscaling_that_could_not_work_is_refused_by_name(isvc, setting, phrase):
@@ -461,6 +471,7 @@ def test_on_another_cluster_keda_queries_your_prometheus_by_namespace_and_pod(pu
         "serverAddress": "http://prometheus.monitoring:9090",
         "query": tm.QUEUE_TIME.promql(scope, "1m"),
         "threshold": "50000",
+        "ignoreNullValues": "false",
     }
     assert 'pod=~"m-predictor-[a-z0-9]+-[a-z0-9]+"' in trigger["metadata"]["query"]
     assert "cluster=" not in trigger["metadata"]["query"]

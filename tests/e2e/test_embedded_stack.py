@@ -8,6 +8,8 @@ them, and their storage initializer downloads nothing), GPUs, and GCP."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from pulumi import automation as auto
 
@@ -81,6 +83,20 @@ def test_min_and_max_reach_the_scaled_object_and_keda_s_hpa(engine, prometheus, 
             and (h["spec"]["minReplicas"], h["spec"]["maxReplicas"]) == (2, 3)
         ),
     )
+
+
+def test_an_update_kserve_never_observes_returns_at_once(engine, prometheus, kube):
+    """Raising maxReplicas under a ScaledObject leaves the Deployment alone, so KServe v0.20 never moves the
+    InferenceService's observedGeneration: an update that waited for it would last until its timeout (10 min)."""
+    up(engine, prometheus, inferenceServices=[model(minReplicas=1, maxReplicas=3)])
+    generation = kube.get(ISVC.format(ns="models", name="torchscript-cifar10"))["metadata"]["generation"]
+    started = time.monotonic()
+    result = up(engine, prometheus, inferenceServices=[model(minReplicas=1, maxReplicas=5)])
+    assert result.summary.resource_changes.get("update"), result.summary.resource_changes
+    isvc = kube.get(ISVC.format(ns="models", name="torchscript-cifar10"))
+    assert isvc["metadata"]["generation"] > generation
+    assert isvc["status"]["observedGeneration"] < isvc["metadata"]["generation"], "KServe did not observe it"
+    assert time.monotonic() - started < 120
 
 
 def test_removing_autoscaling_leaves_no_scaled_object_and_no_hpa_behind(engine, prometheus, kube):

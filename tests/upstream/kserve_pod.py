@@ -21,7 +21,8 @@ The strategic merge is modelled for what these objects use: maps merge key by ke
 
 Mirrors: kserve/kserve v0.20.0: pkg/controller/v1beta1/inferenceservice/components/predictor.go, pkg/utils
 (MergeRuntimeContainers, MergePodSpec), pkg/webhook/admission/pod/storage_initializer_injector.go.
-Checked by the real part: none yet: no real KServe runs in these suites.
+Checked by the real part: tests/e2e/test_real_parts.py compares this model's pod with the one the real KServe v0.20.0
+makes in the embedded cluster (after its pod mutator), field by field (the API server's defaults aside).
 """
 
 from __future__ import annotations
@@ -106,6 +107,10 @@ def predictor_pod(
     (base,) = [c for c in runtime["containers"] if c["name"] == "kserve-container"]
     overlay = {k: v for k, v in model.items() if k not in MODEL_ONLY}
     container = merge(base, overlay)
+    # The merged container is the runtime's `kserve-container` (MergeServingRuntimeAndInferenceServiceSpecs picks it by
+    # that name); KServe's defaulting leaves the model's own name empty, which does not rename it (the real pod, in
+    # tests/e2e, is named kserve-container).
+    container["name"] = base["name"]
     container["args"] = [*(base.get("args") or []), *(overlay.get("args") or [])]
     if model.get("runtimeVersion"):
         container["image"] = _with_tag(container["image"], model["runtimeVersion"])
