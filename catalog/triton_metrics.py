@@ -205,8 +205,19 @@ IN_FLIGHT = AutoscalingSignal(
     target="requests one replica may hold at once, queued or executing: its model instances x batch size, "
     "plus the queue it may keep",
 )
+BUSY = AutoscalingSignal(
+    name="busy",
+    title="Model instances busy (compute time per second), summed over replicas",
+    unit="1",
+    since=COUNTERS,
+    build=lambda scope, window: (
+        f"sum(rate(nv_inference_compute_infer_duration_us{{{scope.triton}}}[{window}])) / 1000000"
+    ),
+    target="the share of its time one replica's model instances may compute (e.g. 0.75 for one instance): it "
+    "tracks the load served, so it holds a count under steady load, but cannot exceed 1 per instance in overload",
+)
 AUTOSCALING_SIGNALS = (QUEUE_TIME, REQUEST_RATE, GPU_UTILIZATION, PENDING_REQUESTS)
-CANDIDATE_SIGNALS = (IN_FLIGHT,)
+CANDIDATE_SIGNALS = (IN_FLIGHT, BUSY)
 """Measured by scripts/benchmark-scaling beside the signals a stack can choose."""
 
 # Dashboard charts, per Triton model (or per replica, pod, GPU where noted).
