@@ -85,34 +85,26 @@ class Hpa:
         self.replicas = new
         return new
 
-    def _changed_within(self, now: float, seconds: int, sign: int) -> int:
-        return sum(change for t, change in self._events if t > now - seconds and change * sign > 0)
+    def _period_start(self, now: float, policy: Policy) -> int:
+        """The count at the start of the policy's period: the current one less what was added, plus what was
+        removed within it (getReplicasChangePerPeriod)."""
+        return self.replicas - sum(change for t, change in self._events if t > now - policy.period_seconds)
 
     def _rate_limited(self, now: float, desired: int) -> int:
-        current = self.replicas
-        if desired > current:
-            limits = []
-            for policy in self.scale_up:
-                start = (
-                    current
-                    - self._changed_within(now, policy.period_seconds, +1)
-                    - self._changed_within(now, policy.period_seconds, -1)
-                )
-                if policy.kind == "Pods":
-                    limits.append(start + policy.value)
-                else:
-                    limits.append(math.ceil(start * (1 + policy.value / 100)))
+        if desired > self.replicas:  # calculateScaleUpLimitWithScalingRules, selectPolicy Max
+            limits = [
+                self._period_start(now, p) + p.value
+                if p.kind == "Pods"
+                else math.ceil(self._period_start(now, p) * (1 + p.value / 100))
+                for p in self.scale_up
+            ]
             return min(desired, max(limits))
-        if desired < current:
-            limits = []
-            for policy in DEFAULT_SCALE_DOWN:
-                start = (
-                    current
-                    - self._changed_within(now, policy.period_seconds, +1)
-                    - self._changed_within(now, policy.period_seconds, -1)
-                )
-                limits.append(
-                    int(start * (1 - policy.value / 100)) if policy.kind == "Percent" else start - policy.value
-                )
+        if desired < self.replicas:  # calculateScaleDownLimitWithBehaviors, selectPolicy Max
+            limits = [
+                self._period_start(now, p) - p.value
+                if p.kind == "Pods"
+                else int(self._period_start(now, p) * (1 - p.value / 100))
+                for p in DEFAULT_SCALE_DOWN
+            ]
             return max(desired, min(limits))
         return desired
