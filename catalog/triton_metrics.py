@@ -1,5 +1,5 @@
 """The PromQL this project reads Triton, GPU and Deployment metrics with, in one place: the autoscaling
-signals (KServe's KEDA path) and the dashboard's charts are built from the same definitions.
+signals (KEDA's Prometheus trigger) and the dashboard's charts are built from the same definitions.
 
 Where the labels come from (on GKE, everything goes through Managed Service for Prometheus, GMP):
 
@@ -16,7 +16,7 @@ Where the labels come from (on GKE, everything goes through Managed Service for 
 - **Replicas** (`kube_deployment_*`, GKE's managed kube-state-metrics package): `cluster`, `namespace`
   (the Deployment's) and `deployment`.
 
-Autoscaling queries are written for KServe's KEDA path, where KEDA divides the query's result by the
+Autoscaling queries are written for KEDA's Prometheus trigger, where KEDA divides the query's result by the
 per-replica target (`AverageValue`): each returns one total for the InferenceService, and its target is
 what one replica should carry.
 """

@@ -1,11 +1,12 @@
 """KEDA, installed by its pinned Helm chart before KServe, and the GCP identity it reads metrics with.
 
-KServe's KEDA autoscaler class (`serving.kserve.io/autoscalerClass: keda`) has the controller create one KEDA
-ScaledObject per InferenceService; KEDA then runs the InferenceService's PromQL against Managed Service for
-Prometheus. Facts with sources: ../shared/notes/autoscaling-observability.md §1-2.
+Each scaling InferenceService has a KEDA ScaledObject the program declares (components/inference_services.py; the
+InferenceService is of KServe's `external` class); KEDA then runs its PromQL against Managed Service for Prometheus,
+or the user's own Prometheus off GKE. Facts with sources: ../shared/notes/autoscaling-observability.md §1-2.
 
 - **Before KServe**: KServe's controller watches ScaledObjects only if their CRD existed when it started
-  (`controller.go` `IsCrdAvailable`), so kserve-resources depends on this release.
+  (`controller.go` `IsCrdAvailable`), so kserve-resources depends on this release (which matters to an
+  InferenceService still of KServe's own `keda` class from before).
 - **Identity**: the `keda-operator` Kubernetes service account acts, through Workload Identity, as a GCP
   service account holding only `roles/monitoring.viewer`; each model namespace's TriggerAuthentication
   (`podIdentity.provider: gcp`) tells KEDA's Prometheus scaler to use it.
