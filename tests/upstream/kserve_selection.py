@@ -5,7 +5,9 @@ See ../shared/notes/kserve.md §4.
 
 Mirrors: kserve/kserve v0.20.0: pkg/apis/serving/v1beta1/predictor_model.go,
 pkg/controller/v1beta1/inferenceservice/components/predictor.go.
-Checked by the real part: none yet: no real KServe runs in these suites."""
+Checked by the real part: partly. In tests/e2e the real KServe v0.20.0 admits every shipped stack's InferenceServices
+with the runtime the program names, and builds the embedded stack's pod from it; selection without a named runtime
+(what this model mostly covers) is not exercised there."""
 
 from __future__ import annotations
 

@@ -7,7 +7,9 @@ are checked as for any pod (this project runs Linux pods only).
 
 Mirrors: Kubernetes v1.35 "Pod Security Standards" (restricted profile), as k8s.io/pod-security-admission v0.35
 policy/check_*.go implements it.
-Checked by the real part: none yet: no real API server runs in these suites."""
+Checked by the real part: the Pod Security admission of the embedded cluster's kube-apiserver v1.35.4
+(tests/e2e/test_real_parts.py) admits the predictor pod the real KServe makes in a `restricted` namespace and refuses
+a pod running as root; the model's finer rules are not each exercised there."""
 
 from __future__ import annotations
 
