@@ -196,6 +196,7 @@ def run_loop(
     scale_down_window: int,
     replicas: Replicas,
     scale_up: tuple[Policy, ...] = DEFAULT_SCALE_UP,
+    more_triggers: tuple[tuple[tm.AutoscalingSignal, str, float], ...] = (),
     on_sample: Callable[[Sample], None] | None = None,
 ) -> Outcome:
     """Offer `steps` of load to one replica and let the HPA's rules on `signal` move the replica count."""
@@ -211,7 +212,8 @@ def run_loop(
         scale_down_window=scale_down_window,
         scale_up=scale_up,
     )
-    query = signal.promql(tm.Scope.pods(namespace=NAMESPACE, name=NAME), window)
+    scope = tm.Scope.pods(namespace=NAMESPACE, name=NAME)
+    queries = [(signal.promql(scope, window), target)] + [(s.promql(scope, w), t) for s, w, t in more_triggers]
     load = Load(replicas, service_seconds)
     load.start()
     outcome = Outcome()
@@ -224,10 +226,13 @@ def run_loop(
             while time.monotonic() < step_end:
                 if time.monotonic() >= next_sync:
                     next_sync += SYNC_SECONDS
-                    result = prometheus.query(query)
-                    usage = float(result[0]["value"][1]) if result else 0.0  # KEDA: ignoreNullValues
-                    desired = hpa.desired_from(usage)
-                    count = hpa.sync(time.monotonic() - started, usage)
+                    metrics = []
+                    for query, query_target in queries:
+                        result = prometheus.query(query)
+                        metrics.append((float(result[0]["value"][1]) if result else 0.0, query_target))
+                    usage = metrics[0][0]
+                    desired = max(hpa.desired_from(u, t) for u, t in metrics)
+                    count = hpa.sync_metrics(time.monotonic() - started, metrics)
                     replicas.set_active(count)
                     prometheus.write_targets(replicas.targets())
                     sample = Sample(time.monotonic() - started, step.rate, count, usage, desired)

@@ -59,20 +59,27 @@ class Hpa:
     def __post_init__(self) -> None:
         self.replicas = max(self.replicas, self.min_replicas)
 
-    def desired_from(self, usage: float | None) -> int:
+    def desired_from(self, usage: float | None, target: float | None = None) -> int:
         """GetExternalPerPodMetricReplicas: None is a failed read (the count stays)."""
+        target = self.target if target is None else target
         if usage is None:
             return self.replicas
-        ratio = usage / (self.target * self.replicas)
+        ratio = usage / (target * self.replicas)
         if abs(1.0 - ratio) <= TOLERANCE:
             return self.replicas
-        return math.ceil(usage / self.target)
+        return math.ceil(usage / target)
 
     def sync(self, now: float, usage: float | None) -> int:
         """One HPA sync at `now` (seconds) with the metric's total (None: KEDA answered an error); the new count."""
-        if usage is None:  # ScalingActive False: nothing is recommended, nothing changes
+        return self.sync_metrics(now, [(usage, self.target)])
+
+    def sync_metrics(self, now: float, metrics: list[tuple[float | None, float]]) -> int:
+        """One sync with several metrics (a ScaledObject's triggers), each (total, per-replica target): the HPA
+        proposes a count per metric and takes the largest (computeReplicasForMetrics); none readable, nothing moves."""
+        readable = [(usage, target) for usage, target in metrics if usage is not None]
+        if not readable:  # ScalingActive False: nothing is recommended, nothing changes
             return self.replicas
-        desired = self.desired_from(usage)
+        desired = max(self.desired_from(usage, target) for usage, target in readable)
         up = min([r for t, r in self._recommendations if t > now - self.scale_up_window] + [desired])
         down = max([r for t, r in self._recommendations if t > now - self.scale_down_window] + [desired])
         self._recommendations.append((now, desired))
