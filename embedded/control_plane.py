@@ -37,6 +37,7 @@ import base64
 import http.client
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -162,10 +163,37 @@ DEFAULT_NODES = (SYSTEM_NODE, GPU_NODE)
 # ---------------------------------------------------------------------------------------------------- helpers
 
 
+_GIVEN_PORTS: set[int] = set()
+PORTS_FROM = 20000
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free on every address, below the kernel's ephemeral range, and not given out before by this process.
+
+    Below the ephemeral range because some servers here bind every address (cert-manager's webhook takes no host),
+    and such a bind fails while any outgoing connection holds that port as its local one: a port the kernel handed
+    out for `bind(0)` could be taken that way by the time the server starts, and a restart keeps its port."""
+    rng = random.Random()
+    high = _ephemeral_low()
+    for _ in range(500):
+        port = rng.randrange(PORTS_FROM, high)
+        if port in _GIVEN_PORTS:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("0.0.0.0", port))  # free on every address, loopback included
+            except OSError:
+                continue
+        _GIVEN_PORTS.add(port)
+        return port
+    raise RuntimeError(f"no free port between {PORTS_FROM} and {high}")
 
 
 def component_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
