@@ -59,25 +59,17 @@ def deployed(engine, prometheus, kube):
 # --- every stack's objects through the real admission chain -------------------------------------------------------
 
 
-def served_kinds(kube: Kube, api_version: str) -> dict[str, tuple[str, bool]]:
-    """Kind -> (plural, namespaced), from the API server's discovery of one group version."""
-    path = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
-    found = kube.get(path) or {"resources": []}
-    return {r["kind"]: (r["name"], r["namespaced"]) for r in found["resources"] if "/" not in r["name"]}
-
-
 def install_gmp_crds(kube: Kube) -> None:
     """Managed Prometheus's CRDs as GKE has them (0.17.2, ../shared/crds)."""
     import yaml
 
     for file in GMP_CRDS:
         crd = yaml.safe_load((shared_dir() / "crds" / "gmp-v0.17.2" / file).read_text())
-        path = f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd['metadata']['name']}"
-        status, answer = kube.raw("PATCH", f"{path}?fieldManager=e2e&force=true", crd, "application/apply-patch+yaml")
+        status, answer = kube.apply(crd)
         assert status in (200, 201), answer
     kube.wait(
         "PodMonitoring served",
-        lambda: "PodMonitoring" in served_kinds(kube, "monitoring.googleapis.com/v1"),
+        lambda: "PodMonitoring" in kube.served_kinds("monitoring.googleapis.com/v1"),
         timeout=30,
     )
 
@@ -97,16 +89,6 @@ def stack_objects(stack: str) -> tuple[dict[str, Any], ...]:
     return tuple(objects)
 
 
-def object_path(kube: Kube, obj: dict[str, Any]) -> str | None:
-    kinds = served_kinds(kube, obj["apiVersion"])
-    if obj["kind"] not in kinds:
-        return None
-    plural, namespaced = kinds[obj["kind"]]
-    base = f"/api/{obj['apiVersion']}" if "/" not in obj["apiVersion"] else f"/apis/{obj['apiVersion']}"
-    scope = f"/namespaces/{obj['metadata']['namespace']}" if namespaced else ""
-    return f"{base}{scope}/{plural}/{obj['metadata']['name']}"
-
-
 STACKS = sorted(f.name.removeprefix("Pulumi.").removesuffix(".yaml") for f in STACK_FILES)
 
 
@@ -120,18 +102,16 @@ def test_every_object_of_every_shipped_stack_passes_the_real_webhooks_and_schema
     refused, unserved = {}, set()
     try:
         for obj in sorted(objects, key=lambda o: o["kind"] != "Namespace"):  # namespaces first, for real
-            path = object_path(kube, obj)
+            path = kube.path_of(obj)
             if path is None:
                 unserved.add(obj["kind"])
                 continue
             if obj["kind"] == "Namespace" and kube.get(path) is None:
-                status, answer = kube.raw("PATCH", f"{path}?fieldManager=e2e", obj, "application/apply-patch+yaml")
+                status, answer = kube.apply(obj, path)
                 assert status in (200, 201), answer
                 made_namespaces.append(path)
                 continue
-            status, answer = kube.raw(
-                "PATCH", f"{path}?dryRun=All&fieldManager=e2e&force=true", obj, "application/apply-patch+yaml"
-            )
+            status, answer = kube.apply(obj, path, dry_run=True)
             if status not in (200, 201):
                 refused[f"{obj['kind']} {obj['metadata'].get('namespace', '')}/{obj['metadata']['name']}"] = answer
     finally:
@@ -152,9 +132,7 @@ def test_a_broken_inference_service_is_refused_with_kserve_s_own_message(deploye
     }
     broken["spec"]["predictor"].update(minReplicas=3, maxReplicas=2)
     assert validation_errors(broken) == ["minReplicas 3 > maxReplicas 2"], "the model refuses it too"
-    status, answer = kube.raw(
-        "PATCH", f"{ISVC}?dryRun=All&fieldManager=e2e&force=true", broken, "application/apply-patch+yaml"
-    )
+    status, answer = kube.apply(broken, dry_run=True)
     assert status in (400, 403, 422), answer  # a webhook's denial comes with the code it chose (KServe: 403)
     # pkg/apis/serving/v1beta1/component.go: MinReplicasLowerBoundExceedsMaxReplicasError
     assert "'MinReplicas' cannot be greater than MaxReplicas" in answer["message"], answer

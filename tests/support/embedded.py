@@ -77,12 +77,29 @@ class Kube:
         except ValueError:
             return status, data.decode(errors="replace")
 
-    def dry_run_apply(self, obj: dict[str, Any]) -> tuple[int, Any]:
-        """Server-side apply with dryRun=All: every admission webhook and validation runs, nothing is stored."""
-        path = (
-            resource_path(obj) + "?" + urllib.parse.urlencode({"dryRun": "All", "fieldManager": "e2e", "force": "true"})
-        )
-        return self.raw("PATCH", path, obj, "application/apply-patch+yaml")
+    def served_kinds(self, api_version: str) -> dict[str, tuple[str, bool]]:
+        """Kind -> (plural, namespaced), from the API server's discovery of one group version."""
+        path = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
+        found = self.get(path) or {"resources": []}
+        return {r["kind"]: (r["name"], r["namespaced"]) for r in found["resources"] if "/" not in r["name"]}
+
+    def path_of(self, obj: dict[str, Any]) -> str | None:
+        """The object's path on the API server, or None when its kind is not served there."""
+        kinds = self.served_kinds(obj["apiVersion"])
+        if obj["kind"] not in kinds:
+            return None
+        plural, namespaced = kinds[obj["kind"]]
+        base = f"/api/{obj['apiVersion']}" if "/" not in obj["apiVersion"] else f"/apis/{obj['apiVersion']}"
+        scope = f"/namespaces/{obj['metadata']['namespace']}" if namespaced else ""
+        return f"{base}{scope}/{plural}/{obj['metadata']['name']}"
+
+    def apply(self, obj: dict[str, Any], path: str | None = None, dry_run: bool = False) -> tuple[int, Any]:
+        """Server-side apply (forced, field manager `e2e`); with `dry_run` every admission webhook and validation
+        runs and nothing is stored."""
+        query = {"fieldManager": "e2e", "force": "true", **({"dryRun": "All"} if dry_run else {})}
+        target = path or self.path_of(obj)
+        assert target is not None, f"{obj['kind']} is not served"
+        return self.raw("PATCH", f"{target}?{urllib.parse.urlencode(query)}", obj, "application/apply-patch+yaml")
 
     def wait(self, what: str, check: Callable[[], Any], timeout: float = 120.0, every: float = 1.0) -> Any:
         """`check()` until it is truthy; its value. Fails naming `what` and the last value."""
@@ -94,29 +111,6 @@ class Kube:
                 return value
             time.sleep(every)
         raise AssertionError(f"{what}: not within {timeout:.0f} s (last: {value!r})")
-
-
-PLURALS = {
-    "ClusterServingRuntime": ("serving.kserve.io/v1alpha1", "clusterservingruntimes", False),
-    "InferenceService": ("serving.kserve.io/v1beta1", "inferenceservices", True),
-    "ScaledObject": ("keda.sh/v1alpha1", "scaledobjects", True),
-    "TriggerAuthentication": ("keda.sh/v1alpha1", "triggerauthentications", True),
-    "PodMonitoring": ("monitoring.googleapis.com/v1", "podmonitorings", True),
-    "NetworkPolicy": ("networking.k8s.io/v1", "networkpolicies", True),
-    "PodDisruptionBudget": ("policy/v1", "poddisruptionbudgets", True),
-    "ServiceAccount": ("v1", "serviceaccounts", True),
-    "Namespace": ("v1", "namespaces", False),
-    "PersistentVolumeClaim": ("v1", "persistentvolumeclaims", True),
-    "PersistentVolume": ("v1", "persistentvolumes", False),
-    "StorageClass": ("storage.k8s.io/v1", "storageclasses", False),
-}
-
-
-def resource_path(obj: dict[str, Any]) -> str:
-    api_version, plural, namespaced = PLURALS[obj["kind"]]
-    base = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
-    namespace = f"/namespaces/{obj['metadata']['namespace']}" if namespaced else ""
-    return f"{base}{namespace}/{plural}/{obj['metadata']['name']}"
 
 
 def condition(obj: dict[str, Any] | None, kind: str) -> str | None:
